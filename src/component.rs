@@ -1,0 +1,236 @@
+//! wit-bindgen glue only: converts between the WIT types and the crate's own, and maps the
+//! WIT exports onto [`crate::exchange`]. No protocol logic and no WASI calls live here.
+
+#![allow(unsafe_code, missing_docs)] // generated bindings
+
+use crate::exchange::{self, client, server};
+use crate::net::NetError;
+use crate::proto::{self, ProtoError};
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "hijack",
+    with: {
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+        "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
+    },
+});
+
+use exports::hijack::http::client as wit_client;
+use exports::hijack::http::server as wit_server;
+use exports::hijack::http::types as wit;
+use wasip2::sockets::network::IpSocketAddress;
+
+/// Largest `max-head-bytes` a caller may ask for (16 MiB).
+const MAX_HEAD_BYTES_CAP: u32 = 16 << 20;
+/// Largest `max-headers` a caller may ask for.
+const MAX_HEADERS_CAP: u32 = 10_000;
+
+struct Component;
+export!(Component);
+
+impl wit_client::Guest for Component {
+    fn hijack(
+        authority: String,
+        request: wit_client::Request,
+        options: wit_client::Options,
+    ) -> Result<(wit::ResponseHead, wit::Hijacked), wit::Error> {
+        let limits = limits(options.limits)?;
+        let headers = headers_in(request.headers);
+        let req = proto::client::UpgradeRequest {
+            method: &request.method,
+            target: &request.target,
+            upgrade: &request.upgrade,
+            headers: &headers,
+            body: request.body.as_deref(),
+        };
+        let connect_ms = options
+            .connect_timeout_ms
+            .unwrap_or(proto::DEFAULT_CONNECT_TIMEOUT_MS);
+        let (head, hijacked) = client::hijack(&authority, &req, &limits, connect_ms)?;
+        Ok((response_out(head), hijacked_out(hijacked)))
+    }
+}
+
+impl wit_server::Guest for Component {
+    type Listener = Listener;
+    type Incoming = Incoming;
+}
+
+struct Listener(RefCell<server::Listener>);
+
+impl wit_server::GuestListener for Listener {
+    fn bind(
+        address: IpSocketAddress,
+        limits: wit::Limits,
+    ) -> Result<wit_server::Listener, wit::Error> {
+        let listener = server::Listener::bind(address, self::limits(limits)?)?;
+        Ok(wit_server::Listener::new(Listener(RefCell::new(listener))))
+    }
+
+    fn local_address(&self) -> Result<IpSocketAddress, wit::Error> {
+        Ok(self.0.borrow().local_address()?)
+    }
+
+    fn accept(&self) -> Result<wit_server::Incoming, wit::Error> {
+        let incoming = self.0.borrow_mut().accept()?;
+        Ok(wit_server::Incoming::new(Incoming(RefCell::new(incoming))))
+    }
+}
+
+struct Incoming(RefCell<server::Incoming>);
+
+impl wit_server::GuestIncoming for Incoming {
+    fn head(&self) -> wit::RequestHead {
+        let inc = self.0.borrow();
+        let head = inc.head();
+        wit::RequestHead {
+            method: head.method.clone(),
+            target: head.target.clone(),
+            version: head.version,
+            headers: headers_out(&head.headers),
+        }
+    }
+
+    fn remote_address(&self) -> IpSocketAddress {
+        self.0.borrow().remote().unwrap_or(IpSocketAddress::Ipv4(
+            wasip2::sockets::network::Ipv4SocketAddress {
+                port: 0,
+                address: (0, 0, 0, 0),
+            },
+        ))
+    }
+
+    fn upgrade_protocols(&self) -> Vec<String> {
+        self.0.borrow().offered().to_vec()
+    }
+
+    fn respond(&self, response: wit::ResponseHead, body: Vec<u8>) -> Result<(), wit::Error> {
+        let headers = headers_in(response.headers);
+        self.0
+            .borrow_mut()
+            .respond(response.status, &response.reason, &headers, &body)?;
+        Ok(())
+    }
+
+    fn hijack(
+        &self,
+        protocol: String,
+        headers: Vec<wit::Header>,
+    ) -> Result<wit::Hijacked, wit::Error> {
+        let headers = headers_in(headers);
+        let hijacked = self.0.borrow_mut().hijack(&protocol, &headers)?;
+        Ok(hijacked_out(hijacked))
+    }
+}
+
+fn limits(l: wit::Limits) -> Result<proto::Limits, wit::Error> {
+    let d = proto::Limits::default();
+    let capped = |v: Option<u32>, cap: u32, default: usize, what: &str| match v {
+        None => Ok(default),
+        Some(v) if v <= cap => Ok(v as usize),
+        Some(v) => Err(wit::Error::InvalidInput(format!(
+            "{what} {v} is above {cap}"
+        ))),
+    };
+    Ok(proto::Limits {
+        max_head_bytes: capped(
+            l.max_head_bytes,
+            MAX_HEAD_BYTES_CAP,
+            d.max_head_bytes,
+            "max-head-bytes",
+        )?,
+        max_headers: capped(l.max_headers, MAX_HEADERS_CAP, d.max_headers, "max-headers")?,
+        head_timeout_ms: l.head_timeout_ms.unwrap_or(d.head_timeout_ms),
+    })
+}
+
+fn headers_in(headers: Vec<wit::Header>) -> Vec<proto::Header> {
+    headers
+        .into_iter()
+        .map(|h| proto::Header {
+            name: h.name,
+            value: h.value,
+        })
+        .collect()
+}
+
+fn headers_out(headers: &[proto::Header]) -> Vec<wit::Header> {
+    headers
+        .iter()
+        .map(|h| wit::Header {
+            name: h.name.clone(),
+            value: h.value.clone(),
+        })
+        .collect()
+}
+
+fn response_out(head: proto::ResponseHead) -> wit::ResponseHead {
+    wit::ResponseHead {
+        status: head.status,
+        reason: head.reason,
+        headers: head
+            .headers
+            .into_iter()
+            .map(|h| wit::Header {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
+    }
+}
+
+fn hijacked_out(h: exchange::Hijacked) -> wit::Hijacked {
+    let (socket, input, output) = h.conn.into_parts();
+    wit::Hijacked {
+        socket,
+        input,
+        output,
+        buffered: h.buffered,
+    }
+}
+
+impl From<exchange::Error> for wit::Error {
+    fn from(e: exchange::Error) -> Self {
+        use exchange::Error as E;
+        match e {
+            E::Proto(p) => p.into(),
+            E::Net(n) => n.into(),
+            E::ClosedBeforeHead => Self::ClosedBeforeHead,
+            E::ClosedInsideHead => Self::ClosedInsideHead,
+            E::NotSwitched(head, body) => Self::NotSwitched(wit::Refusal {
+                head: response_out(head),
+                body,
+            }),
+            E::InvalidSwitch(head) => Self::InvalidSwitch(response_out(head)),
+        }
+    }
+}
+
+impl From<ProtoError> for wit::Error {
+    fn from(e: ProtoError) -> Self {
+        match e {
+            ProtoError::InvalidInput(what) => Self::InvalidInput(what),
+            ProtoError::HeadTooLarge => Self::HeadTooLarge,
+            ProtoError::TooManyHeaders => Self::TooManyHeaders,
+            ProtoError::Malformed(what) => Self::MalformedHead(what.into()),
+        }
+    }
+}
+
+impl From<NetError> for wit::Error {
+    fn from(e: NetError) -> Self {
+        match e {
+            NetError::Dns(c) => Self::Dns(c),
+            NetError::Connect(c) => Self::Connect(c),
+            NetError::Socket(c) => Self::Socket(c),
+            NetError::Io(s) => Self::Io(s),
+            NetError::Timeout => Self::Timeout,
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The client exchange: dial, send the upgrade request, read responses until a final one,
+//! and hand over only on a validated switch.
+
+use super::{Error, Hijacked, READ_CHUNK, read_head};
+use crate::net::{self, Conn, Deadline};
+use crate::proto::client::{
+    BodyPlan, MAX_INFORMATIONAL, MAX_REFUSAL_BODY, UpgradeRequest, Verdict, classify,
+    encode_request, parse_response,
+};
+use crate::proto::{Limits, ProtoError, ResponseHead, parse_authority};
+
+/// Longest wait for the body of a refusal (it is only shown to the caller).
+const REFUSAL_BODY_MS: u64 = 2_000;
+
+/// Run the client exchange against `authority`.
+pub fn hijack(
+    authority: &str,
+    req: &UpgradeRequest<'_>,
+    limits: &Limits,
+    connect_timeout_ms: u64,
+) -> Result<(ResponseHead, Hijacked), Error> {
+    // Every caller value is checked before the network is touched.
+    let request = encode_request(authority, req)?;
+    let target = parse_authority(authority)?;
+    let connect_deadline = Deadline::after_ms(connect_timeout_ms);
+    let addrs = net::resolve(target.host, connect_deadline)?;
+    let conn = net::connect(&addrs, target.port, connect_deadline)?;
+
+    let deadline = Deadline::after_ms(limits.head_timeout_ms);
+    conn.write_all(&request, deadline)?;
+    let mut buf = Vec::new();
+    let mut informational = 0;
+    loop {
+        let end = read_head(&conn, &mut buf, limits.max_head_bytes, deadline)?;
+        let head = parse_response(&buf[..end], limits.max_headers)?;
+        match classify(&head, req.upgrade) {
+            Verdict::Switched => {
+                let buffered = buf.split_off(end);
+                return Ok((head, Hijacked { conn, buffered }));
+            }
+            Verdict::Informational if informational < MAX_INFORMATIONAL => {
+                informational += 1;
+                buf.drain(..end);
+            }
+            Verdict::Informational => {
+                return Err(ProtoError::Malformed("too many informational responses").into());
+            }
+            Verdict::InvalidSwitch => return Err(Error::InvalidSwitch(head)),
+            Verdict::Refused(plan) => {
+                let body = refusal_body(&conn, buf.split_off(end), plan, deadline);
+                return Err(Error::NotSwitched(head, body));
+            }
+        }
+    }
+}
+
+/// The first bytes of a refusal's body, best effort: what arrived with the head, plus what
+/// follows within a short wait, as the framing says, capped at [`MAX_REFUSAL_BODY`].
+fn refusal_body(conn: &Conn, mut body: Vec<u8>, plan: BodyPlan, deadline: Deadline) -> Vec<u8> {
+    let want = match plan {
+        BodyPlan::None => 0,
+        BodyPlan::AsBuffered => body.len(),
+        BodyPlan::Length(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        BodyPlan::UntilClose => usize::MAX,
+    }
+    .min(MAX_REFUSAL_BODY);
+    let deadline = deadline.min(Deadline::after_ms(REFUSAL_BODY_MS));
+    while body.len() < want {
+        match conn.read((want - body.len()).min(READ_CHUNK), deadline) {
+            Ok(Some(bytes)) => body.extend_from_slice(&bytes),
+            _ => break,
+        }
+    }
+    body.truncate(want);
+    body
+}

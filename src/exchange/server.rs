@@ -1,0 +1,184 @@
+//! The server exchange: a listener that reads many request heads at once and yields the
+//! connections whose head is complete, and the answers to them (a response, or a switch and
+//! the handoff).
+
+use super::{Error, Hijacked, READ_CHUNK};
+use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Read};
+use crate::proto::server::{
+    BAD_REQUEST, HEAD_TOO_LARGE, encode_response, encode_switch, parse_request, upgrade_protocols,
+};
+use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
+
+/// Most bytes read and discarded while closing after a plain response.
+const DISCARD_BYTES: usize = 64 * 1024;
+
+/// A listener and the connections whose heads are still arriving.
+pub struct Listener {
+    listening: Listening,
+    limits: Limits,
+    pending: Vec<Pending>,
+}
+
+/// A connection whose head is being read.
+struct Pending {
+    conn: Conn,
+    buf: Vec<u8>,
+    scanner: HeadScanner,
+    deadline: Deadline,
+}
+
+/// What one round of reads did to a pending connection.
+enum Progress {
+    Waiting,
+    Complete(RequestHead, Vec<u8>),
+    Gone,
+}
+
+impl Pending {
+    /// Read what is there without waiting; answer and drop a bad head.
+    fn advance(&mut self, limits: &Limits) -> Progress {
+        loop {
+            match self.scanner.scan(&self.buf) {
+                Ok(Some(end)) => {
+                    return match parse_request(&self.buf[..end], limits.max_headers) {
+                        Ok(head) => Progress::Complete(head, self.buf.split_off(end)),
+                        Err(e) => self.reject(e),
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => return self.reject(e),
+            }
+            let room = self.scanner.room(self.buf.len()).min(READ_CHUNK);
+            match self.conn.try_read(room) {
+                Ok(Read::Data(bytes)) => self.buf.extend_from_slice(&bytes),
+                Ok(Read::Empty) if self.deadline.passed() => return Progress::Gone,
+                Ok(Read::Empty) => return Progress::Waiting,
+                Ok(Read::Closed) | Err(_) => return Progress::Gone,
+            }
+        }
+    }
+
+    fn reject(&self, e: ProtoError) -> Progress {
+        let answer = match e {
+            ProtoError::HeadTooLarge | ProtoError::TooManyHeaders => HEAD_TOO_LARGE,
+            _ => BAD_REQUEST,
+        };
+        self.conn.try_write(answer);
+        Progress::Gone
+    }
+}
+
+impl Listener {
+    /// Bind and listen on `addr`.
+    pub fn bind(addr: IpSocketAddress, limits: Limits) -> Result<Self, Error> {
+        Ok(Self {
+            listening: Listening::bind(addr)?,
+            limits,
+            pending: Vec::new(),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_address(&self) -> Result<IpSocketAddress, Error> {
+        Ok(self.listening.local_address()?)
+    }
+
+    /// The next connection whose request head is complete. Heads arrive concurrently: a
+    /// connection that stalls waits in `pending` while others complete.
+    pub fn accept(&mut self) -> Result<Incoming, Error> {
+        loop {
+            while let Some(conn) = self.listening.try_accept()? {
+                self.pending.push(Pending {
+                    conn,
+                    buf: Vec::new(),
+                    scanner: HeadScanner::new(self.limits.max_head_bytes),
+                    deadline: Deadline::after_ms(self.limits.head_timeout_ms),
+                });
+            }
+            let mut i = 0;
+            while i < self.pending.len() {
+                match self.pending[i].advance(&self.limits) {
+                    Progress::Waiting => i += 1,
+                    Progress::Gone => drop(self.pending.swap_remove(i)),
+                    Progress::Complete(head, buffered) => {
+                        let conn = self.pending.swap_remove(i).conn;
+                        return Ok(Incoming::new(conn, head, buffered, &self.limits));
+                    }
+                }
+            }
+            let earliest = self.pending.iter().map(|p| p.deadline).min();
+            self.listening
+                .wait(self.pending.iter().map(|p| &p.conn), earliest);
+        }
+    }
+}
+
+/// A request whose head is complete, waiting for the caller's answer.
+pub struct Incoming {
+    conn: Option<Conn>,
+    head: RequestHead,
+    offered: Vec<String>,
+    buffered: Vec<u8>,
+    remote: Option<IpSocketAddress>,
+    write_timeout_ms: u64,
+}
+
+impl Incoming {
+    fn new(conn: Conn, head: RequestHead, buffered: Vec<u8>, limits: &Limits) -> Self {
+        Self {
+            remote: conn.remote_address().ok(),
+            offered: upgrade_protocols(&head),
+            conn: Some(conn),
+            head,
+            buffered,
+            write_timeout_ms: limits.head_timeout_ms,
+        }
+    }
+
+    /// The request head.
+    pub fn head(&self) -> &RequestHead {
+        &self.head
+    }
+
+    /// The protocols the request offers (empty for HTTP/1.0 or without `Connection: upgrade`).
+    pub fn offered(&self) -> &[String] {
+        &self.offered
+    }
+
+    /// The peer's address, if the runtime told it.
+    pub fn remote(&self) -> Option<IpSocketAddress> {
+        self.remote
+    }
+
+    fn take_conn(&mut self) -> Result<Conn, Error> {
+        self.conn.take().ok_or_else(|| {
+            ProtoError::InvalidInput("this request was already answered".into()).into()
+        })
+    }
+
+    /// Answer with a final response and close. Input is checked before anything is sent.
+    pub fn respond(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[Header],
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let answer = encode_response(status, reason, headers, body)?;
+        let conn = self.take_conn()?;
+        conn.write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
+        conn.close_after_answer(DISCARD_BYTES);
+        Ok(())
+    }
+
+    /// Answer `101` switching to `protocol` and hand the connection over.
+    pub fn hijack(&mut self, protocol: &str, headers: &[Header]) -> Result<Hijacked, Error> {
+        let answer = encode_switch(protocol, &self.offered, headers)?;
+        let conn = self.take_conn()?;
+        conn.write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
+        Ok(Hijacked {
+            conn,
+            buffered: std::mem::take(&mut self.buffered),
+        })
+    }
+}

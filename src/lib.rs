@@ -1,0 +1,24 @@
+//! wasi-hijack: HTTP/1.1 connection hijack as a WASI 0.2 component.
+//!
+//! The component performs an HTTP/1.1 exchange — as a client asking for `101 Switching
+//! Protocols`, or as a server answering one — and then hands its caller the connection it owns
+//! (`tcp-socket`, `input-stream`, `output-stream`) and the bytes it had already read past the
+//! head. See `wit/hijack.wit` for the interface.
+//!
+//! Layers, each with one job:
+//! - [`proto`]: the sans-IO HTTP/1.1 core (built on every target, tested natively);
+//! - `net`: wasi:sockets and wasi:io, no HTTP (wasm32 only);
+//! - `exchange`: the order of an exchange, `proto` decisions over `net` I/O (wasm32 only);
+//! - `component`: the wit-bindgen glue mapping WIT calls onto `exchange` (wasm32 only).
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod proto;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+#[cfg(target_arch = "wasm32")]
+mod exchange;
+#[cfg(target_arch = "wasm32")]
+mod net;

@@ -1,0 +1,123 @@
+//! A connected TCP socket and its two streams: reads and writes with a deadline.
+
+use super::time::wait;
+use super::{Deadline, NetError};
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
+
+/// A connection. Field order is drop order: the streams are children of the socket in the
+/// runtime's resource table and must go first. No pollable of it outlives a call.
+pub struct Conn {
+    input: InputStream,
+    output: OutputStream,
+    socket: TcpSocket,
+}
+
+/// The outcome of a read that does not wait.
+pub enum Read {
+    /// Some bytes.
+    Data(Vec<u8>),
+    /// Nothing yet.
+    Empty,
+    /// The peer closed its side.
+    Closed,
+}
+
+fn io(e: StreamError) -> NetError {
+    match e {
+        StreamError::Closed => NetError::Io("stream closed".into()),
+        StreamError::LastOperationFailed(e) => NetError::Io(e.to_debug_string()),
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(socket: TcpSocket, input: InputStream, output: OutputStream) -> Self {
+        Self {
+            input,
+            output,
+            socket,
+        }
+    }
+
+    /// Read at most `max` bytes that are already there.
+    pub fn try_read(&self, max: usize) -> Result<Read, NetError> {
+        match self.input.read(max as u64) {
+            Ok(b) if b.is_empty() => Ok(Read::Empty),
+            Ok(b) => Ok(Read::Data(b)),
+            Err(StreamError::Closed) => Ok(Read::Closed),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Read at most `max` bytes, waiting until `deadline` for at least one. `None`: closed.
+    pub fn read(&self, max: usize, deadline: Deadline) -> Result<Option<Vec<u8>>, NetError> {
+        loop {
+            match self.try_read(max)? {
+                Read::Data(b) => return Ok(Some(b)),
+                Read::Closed => return Ok(None),
+                Read::Empty => wait(&self.input.subscribe(), deadline)?,
+            }
+        }
+    }
+
+    /// Write all of `bytes` and wait until they are flushed, all before `deadline`.
+    pub fn write_all(&self, mut bytes: &[u8], deadline: Deadline) -> Result<(), NetError> {
+        while !bytes.is_empty() {
+            let permit = self.output.check_write().map_err(io)?;
+            if permit == 0 {
+                wait(&self.output.subscribe(), deadline)?;
+                continue;
+            }
+            let n = bytes
+                .len()
+                .min(usize::try_from(permit).unwrap_or(usize::MAX));
+            self.output.write(&bytes[..n]).map_err(io)?;
+            bytes = &bytes[n..];
+        }
+        self.output.flush().map_err(io)?;
+        while self.output.check_write().map_err(io)? == 0 {
+            wait(&self.output.subscribe(), deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Write what fits without waiting (an answer to a client we are about to drop).
+    pub fn try_write(&self, bytes: &[u8]) {
+        if let Ok(permit) = self.output.check_write() {
+            let n = bytes
+                .len()
+                .min(usize::try_from(permit).unwrap_or(usize::MAX));
+            if n > 0 && self.output.write(&bytes[..n]).is_ok() {
+                let _ = self.output.flush();
+            }
+        }
+    }
+
+    /// Half-close the sending side and discard what the peer has already sent (without
+    /// waiting), so that closing is less likely to reset the connection under a response the
+    /// peer has not read yet.
+    pub fn close_after_answer(self, max: usize) {
+        let _ = self.socket.shutdown(ShutdownType::Send);
+        let mut seen = 0;
+        while seen < max {
+            match self.try_read(max - seen) {
+                Ok(Read::Data(b)) => seen += b.len(),
+                _ => break,
+            }
+        }
+    }
+
+    /// The peer's address.
+    pub fn remote_address(&self) -> Result<super::IpSocketAddress, NetError> {
+        self.socket.remote_address().map_err(NetError::Socket)
+    }
+
+    /// The three handles, for the caller to own.
+    pub fn into_parts(self) -> (TcpSocket, InputStream, OutputStream) {
+        (self.socket, self.input, self.output)
+    }
+
+    pub(crate) fn input(&self) -> &InputStream {
+        &self.input
+    }
+}

@@ -1,0 +1,152 @@
+//! The client side of a hijack: encode the upgrade request, parse the response, and decide —
+//! in one function, [`classify`] — whether the response switched protocols.
+
+use super::{Header, ProtoError, ResponseHead, has_token, header_values, own_headers, validate};
+
+/// Most informational (1xx other than 101) responses skipped before the final one (as Go).
+pub const MAX_INFORMATIONAL: usize = 5;
+/// Most bytes of a refused response's body kept for the caller.
+pub const MAX_REFUSAL_BODY: usize = 4096;
+
+/// The request a client sends to ask for a switch.
+#[derive(Clone, Copy, Debug)]
+pub struct UpgradeRequest<'a> {
+    /// Method token.
+    pub method: &'a str,
+    /// Request target, e.g. `/containers/x/attach`.
+    pub target: &'a str,
+    /// The protocol asked for in `Upgrade`.
+    pub upgrade: &'a str,
+    /// Extra header fields (no framing headers).
+    pub headers: &'a [Header],
+    /// A body framed by `Content-Length`, or none.
+    pub body: Option<&'a [u8]>,
+}
+
+/// Validate every caller value, then encode the request: start line, `Host`, `Connection:
+/// Upgrade`, `Upgrade`, the caller's fields, `Content-Length` when there is a body, the body.
+pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u8>, ProtoError> {
+    super::parse_authority(authority)?;
+    validate::method(req.method)?;
+    validate::target(req.target)?;
+    validate::protocol(req.upgrade)?;
+    validate::headers(req.headers, validate::REQUEST_OWNED)?;
+    let body = req.body.unwrap_or_default();
+    let mut out = Vec::with_capacity(128 + body.len());
+    for part in [
+        req.method,
+        " ",
+        req.target,
+        " HTTP/1.1\r\nHost: ",
+        authority,
+    ] {
+        out.extend_from_slice(part.as_bytes());
+    }
+    out.extend_from_slice(b"\r\nConnection: Upgrade\r\nUpgrade: ");
+    out.extend_from_slice(req.upgrade.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    super::server::encode_fields(&mut out, req.headers);
+    if req.body.is_some() {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
+/// Parse a complete response head (`head` ends with its blank line, see
+/// [`HeadScanner`](super::HeadScanner)).
+pub fn parse_response(head: &[u8], max_headers: usize) -> Result<ResponseHead, ProtoError> {
+    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut res = httparse::Response::new(&mut headers);
+    match res.parse(head).map_err(ProtoError::from_httparse)? {
+        httparse::Status::Complete(_) => {}
+        httparse::Status::Partial => return Err(ProtoError::Malformed("incomplete head")),
+    }
+    Ok(ResponseHead {
+        status: res.code.unwrap_or_default(),
+        reason: res.reason.unwrap_or_default().to_owned(),
+        headers: own_headers(res.headers),
+    })
+}
+
+/// How much of a refused response's body to read, from its framing (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyPlan {
+    /// No body (1xx, 204, 304, `Content-Length: 0`).
+    None,
+    /// Exactly this many bytes (capped by the caller).
+    Length(u64),
+    /// The body ends when the peer closes.
+    UntilClose,
+    /// Chunked or unparseable framing: keep only what has already arrived.
+    AsBuffered,
+}
+
+/// What a response means for a client that asked to switch to `protocol`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A valid switch: the bytes after the head belong to the new protocol.
+    Switched,
+    /// An informational response to skip; the final one follows.
+    Informational,
+    /// A `101` that does not name `protocol` in `Upgrade`, or lacks `Connection: upgrade`.
+    InvalidSwitch,
+    /// A final response that refuses the switch, with how to read its body.
+    Refused(BodyPlan),
+}
+
+/// The upgrade rules, all in one place.
+///
+/// - RFC 9110 §15.2.2 / §7.8: `101` switches only if its `Upgrade` names the protocol the
+///   client asked for (case-insensitively: a server MUST NOT switch to one not offered), and
+///   the sender of `Upgrade` MUST send `Connection: upgrade` (checked as Go's
+///   `isProtocolSwitch` and HAProxy do).
+/// - RFC 9110 §15.2: other 1xx are interim; the client skips them (bounded by the caller,
+///   [`MAX_INFORMATIONAL`]).
+/// - Anything else is final and refuses the switch: never a hijack (CVE-2018-1002105).
+pub fn classify(head: &ResponseHead, protocol: &str) -> Verdict {
+    match head.status {
+        101 => {
+            let named = super::header_list(&head.headers, "upgrade")
+                .any(|p| p.eq_ignore_ascii_case(protocol.as_bytes()));
+            if named && has_token(&head.headers, "connection", "upgrade") {
+                Verdict::Switched
+            } else {
+                Verdict::InvalidSwitch
+            }
+        }
+        100..=199 => Verdict::Informational,
+        _ => Verdict::Refused(body_plan(head)),
+    }
+}
+
+fn body_plan(head: &ResponseHead) -> BodyPlan {
+    if matches!(head.status, 204 | 304) {
+        return BodyPlan::None;
+    }
+    if header_values(&head.headers, "transfer-encoding")
+        .next()
+        .is_some()
+    {
+        return BodyPlan::AsBuffered;
+    }
+    let mut lengths = header_values(&head.headers, "content-length");
+    match (lengths.next(), lengths.next()) {
+        (None, _) => BodyPlan::UntilClose,
+        (Some(v), None) => match std::str::from_utf8(v).ok().and_then(parse_length) {
+            Some(0) => BodyPlan::None,
+            Some(n) => BodyPlan::Length(n),
+            None => BodyPlan::AsBuffered,
+        },
+        (Some(_), Some(_)) => BodyPlan::AsBuffered,
+    }
+}
+
+/// A `Content-Length` value: ASCII digits only (no sign, no spaces; GHSA-f3pg-qwvg-p99c).
+pub fn parse_length(v: &str) -> Option<u64> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
