@@ -1,0 +1,76 @@
+//! Network grants: which addresses the component may connect to, bind and listen on.
+//!
+//! Least privilege: a [`NetPolicy`] starts empty (wasmtime's own default denies all sockets)
+//! and the caller adds exactly what it was told to reach.
+
+use std::net::{IpAddr, SocketAddr};
+use wasmtime_wasi::sockets::SocketAddrUse;
+
+/// What the component may do on the network.
+#[derive(Clone, Debug, Default)]
+pub struct NetPolicy {
+    connect: Vec<SocketAddr>,
+    listen: Vec<SocketAddr>,
+    name_lookup: bool,
+}
+
+impl NetPolicy {
+    /// Nothing allowed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allow connecting to `addr` (exact IP and port).
+    pub fn allow_connect(mut self, addr: SocketAddr) -> Self {
+        self.connect.push(addr);
+        self
+    }
+
+    /// Allow binding and listening on `addr` (port 0: any port on that IP), and accepting
+    /// connections there.
+    pub fn allow_listen(mut self, addr: SocketAddr) -> Self {
+        self.listen.push(addr);
+        self
+    }
+
+    /// Allow name lookups (wasi:sockets/ip-name-lookup).
+    pub fn allow_name_lookup(mut self, allow: bool) -> Self {
+        self.name_lookup = allow;
+        self
+    }
+
+    /// Whether name lookups are allowed.
+    pub fn name_lookup(&self) -> bool {
+        self.name_lookup
+    }
+
+    /// Whether the policy allows any TCP use at all.
+    pub fn any_tcp(&self) -> bool {
+        !self.connect.is_empty() || !self.listen.is_empty()
+    }
+
+    /// The check wasmtime-wasi runs for every socket address the component uses.
+    pub fn allows(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
+        let listen_match =
+            |l: &SocketAddr| l.ip() == addr.ip() && (l.port() == 0 || l.port() == addr.port());
+        match usage {
+            SocketAddrUse::TcpConnect => self.connect.contains(&addr),
+            // A connect binds implicitly to the wildcard address, port 0.
+            SocketAddrUse::TcpBind => {
+                (addr.ip().is_unspecified() && addr.port() == 0 && !self.connect.is_empty())
+                    || self.listen.iter().any(listen_match)
+            }
+            SocketAddrUse::TcpListen => self.listen.iter().any(listen_match),
+            SocketAddrUse::TcpAccept => !self.listen.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `host` is an IP literal rather than a name.
+pub fn is_ip_literal(host: &str) -> bool {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok()
+}
