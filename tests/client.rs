@@ -81,3 +81,369 @@ async fn non_101_is_a_typed_error_and_nothing_is_handed_over() -> anyhow::Result
     assert_eq!(server.await??, b"");
     Ok(())
 }
+
+/// A server that reads the request head, then runs `reply` on the socket.
+async fn serve_once<F, Fut>(
+    reply: F,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<anyhow::Result<Vec<u8>>>,
+)
+where
+    F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let (listener, addr) = listener().await;
+    let task = tokio::spawn(async move {
+        let (mut s, _) = tokio::time::timeout(LIMIT, listener.accept()).await??;
+        s.set_nodelay(true)?;
+        let head = read_head(&mut s).await;
+        reply(s).await?;
+        Ok(head)
+    });
+    (addr, task)
+}
+
+async fn dial_default(
+    addr: std::net::SocketAddr,
+    protocol: &str,
+) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
+    let mut instance = runtime()
+        .instantiate(connect_to(addr))
+        .await
+        .expect("instantiate");
+    instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", protocol),
+            Default::default(),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byte_at_a_time_delivery_loses_and_repeats_nothing() -> anyhow::Result<()> {
+    let tail: Vec<u8> = (0u8..=255).cycle().take(600).collect();
+    let mut reply = SWITCH.to_vec();
+    reply.extend_from_slice(&tail);
+    let (addr, server) = serve_once(move |mut s| async move {
+        for b in reply {
+            s.write_all(&[b]).await?;
+            s.flush().await?;
+            tokio::task::yield_now().await;
+        }
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let (head, mut conn) = dial_default(addr, "tcp").await?;
+    assert_eq!(head.status, 101);
+    let got = read_to_end(&mut conn).await;
+    assert_eq!(got, tail);
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interim_100_is_skipped_and_the_101_tail_is_exact() -> anyhow::Result<()> {
+    let (addr, server) = serve_once(|mut s| async move {
+        let mut reply = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
+        reply.extend_from_slice(SWITCH);
+        reply.extend_from_slice(b"\x01\x00\x00\x00\x00\x00\x00\x02hi");
+        s.write_all(&reply).await?;
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let (head, mut conn) = dial_default(addr, "TCP").await?;
+    assert_eq!(head.status, 101);
+    assert_eq!(
+        read_to_end(&mut conn).await,
+        b"\x01\x00\x00\x00\x00\x00\x00\x02hi"
+    );
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_101_for_another_protocol_is_not_a_switch() -> anyhow::Result<()> {
+    let (addr, server) = serve_once(|mut s| async move {
+        s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nPRI",
+        )
+        .await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_default(addr, "tcp")
+        .await
+        .err()
+        .expect("h2c is not tcp");
+    match err.hijack() {
+        Some(HijackError::InvalidSwitch(h)) => assert_eq!(h.status, 101),
+        other => panic!("expected invalid-switch, got {other:?}"),
+    }
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_101_without_connection_upgrade_is_not_a_switch() -> anyhow::Result<()> {
+    let (addr, server) = serve_once(|mut s| async move {
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\n\r\n")
+            .await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_default(addr, "tcp")
+        .await
+        .err()
+        .expect("no Connection: upgrade");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::InvalidSwitch(_))),
+        "{err:?}"
+    );
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_closing_mid_head_is_an_error() -> anyhow::Result<()> {
+    let (addr, server) = serve_once(|mut s| async move {
+        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgr")
+            .await?;
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_default(addr, "tcp")
+        .await
+        .err()
+        .expect("closed mid-head");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::ClosedInsideHead)),
+        "{err:?}"
+    );
+    server.await??;
+
+    let (addr, server) = serve_once(|mut s| async move {
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_default(addr, "tcp")
+        .await
+        .err()
+        .expect("closed before head");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::ClosedBeforeHead)),
+        "{err:?}"
+    );
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_refused_then_the_same_instance_still_works() -> anyhow::Result<()> {
+    // A port that was free a moment ago: nothing listens there now.
+    let (l, closed) = listener().await;
+    drop(l);
+    let (addr, server) = serve_once(|mut s| async move {
+        let mut reply = SWITCH.to_vec();
+        reply.extend_from_slice(b"after");
+        s.write_all(&reply).await?;
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let policy = hijack_host::NetPolicy::new()
+        .allow_connect(closed)
+        .allow_connect(addr);
+    let mut instance = runtime().instantiate(policy).await?;
+    let err = instance
+        .dial(
+            &closed.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await
+        .err()
+        .expect("nothing listens");
+    assert!(
+        matches!(
+            err.hijack(),
+            Some(HijackError::Connect(
+                hijack_host::ErrorCode::ConnectionRefused
+            ))
+        ),
+        "{err:?}"
+    );
+    let (head, mut conn) = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await?;
+    assert_eq!(head.status, 101);
+    assert_eq!(read_to_end(&mut conn).await, b"after");
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_crlf_is_refused_before_any_byte_is_sent() -> anyhow::Result<()> {
+    let (listener, addr) = listener().await;
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    let bad = [
+        ("X-Evil", b"a\r\nInjected: yes".to_vec()),
+        ("X-Evil", b"a\nb".to_vec()),
+        ("X-Evil", b"a\0b".to_vec()),
+        ("Bad Name", b"v".to_vec()),
+        ("Upgrade", b"h2c".to_vec()),
+        ("content-length", b"5".to_vec()),
+    ];
+    for (name, value) in bad {
+        let mut request = ClientRequest::new("GET", "/", "tcp");
+        request.headers.push(Header::new(name, value.clone()));
+        let err = instance
+            .dial(&addr.to_string(), request, Default::default())
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
+            "{name}: {err:?}"
+        );
+    }
+    let err = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/a b", "tcp"),
+            Default::default(),
+        )
+        .await
+        .err()
+        .expect("space in target");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
+        "{err:?}"
+    );
+    // Nothing connected at all.
+    let accepted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "the component connected despite invalid input"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_times_out_and_a_huge_head_is_refused() -> anyhow::Result<()> {
+    let (addr, server) = serve_once(|s| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        drop(s);
+        Ok(())
+    })
+    .await;
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    let mut options = hijack_host::ClientOptions::default();
+    options.limits.head_timeout_ms = Some(200);
+    let err = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            options,
+        )
+        .await
+        .err()
+        .expect("no answer");
+    assert!(err.is_timeout(), "{err:?}");
+    server.await??;
+
+    let (addr, server) = serve_once(|mut s| async move {
+        let mut reply = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+        reply.extend(
+            std::iter::repeat_n(b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", 100).flatten(),
+        );
+        let _ = s.write_all(&reply).await;
+        Ok(())
+    })
+    .await;
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    let mut options = hijack_host::ClientOptions::default();
+    options.limits.max_head_bytes = Some(1024);
+    let err = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            options,
+        )
+        .await
+        .err()
+        .expect("too large");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::HeadTooLarge)),
+        "{err:?}"
+    );
+    server.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_denies_what_it_was_not_told() -> anyhow::Result<()> {
+    let (_listener, addr) = listener().await;
+    let (_other, elsewhere) = listener().await;
+    let mut instance = runtime().instantiate(connect_to(elsewhere)).await?;
+    let err = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await
+        .err()
+        .expect("denied");
+    assert!(
+        matches!(
+            err.hijack(),
+            Some(HijackError::Connect(hijack_host::ErrorCode::AccessDenied))
+        ),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_goes_out_with_its_exact_content_length() -> anyhow::Result<()> {
+    let (listener, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await?;
+        let head = read_head(&mut s).await;
+        let body = read_exact(&mut s, 17).await;
+        s.write_all(SWITCH).await?;
+        s.shutdown().await?;
+        anyhow::Ok((head, body))
+    });
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    let mut request = ClientRequest::new("POST", "/exec/abc/start", "tcp");
+    request
+        .headers
+        .push(Header::new("Content-Type", "application/json"));
+    request.body = Some(br#"{"Detach":false}"#.to_vec());
+    request.body.as_mut().unwrap().push(b'\n');
+    let (_, mut conn) = instance
+        .dial(&addr.to_string(), request, Default::default())
+        .await?;
+    assert_eq!(read_to_end(&mut conn).await, b"");
+    let (head, body) = server.await??;
+    assert_eq!(
+        String::from_utf8(head)?,
+        format!(
+            "POST /exec/abc/start HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+        )
+    );
+    assert_eq!(body, b"{\"Detach\":false}\n");
+    Ok(())
+}

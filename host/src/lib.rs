@@ -39,6 +39,7 @@ pub use bindings::exports::hijack::http::types::{
 pub use error::{Error, describe};
 pub use policy::{NetPolicy, is_ip_literal};
 pub use stream::HijackedStream;
+pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
 
 use bindings::exports::hijack::http::types::Hijacked;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -234,42 +235,68 @@ impl Instance {
         })
     }
 
-    /// Answer `101` switching to `protocol`, and take the connection. On an error the
-    /// component has closed the connection (or, for `invalid-input`, sent nothing).
+    /// Answer `101` switching to `protocol`, and take the connection; `incoming` is released
+    /// whatever the outcome. On an error the component has closed the connection (or, for
+    /// `invalid-input`, sent nothing).
     pub async fn hijack(
         &mut self,
         incoming: Incoming,
         protocol: &str,
         headers: Vec<Header>,
     ) -> Result<HijackedStream, Error> {
+        let result = self.try_hijack(&incoming, protocol, headers).await;
+        self.release(incoming).await?;
+        result
+    }
+
+    /// As [`Instance::hijack`], but `incoming` stays with the caller: after an
+    /// `invalid-input` error it can still be answered. Release it with [`Instance::release`].
+    pub async fn try_hijack(
+        &mut self,
+        incoming: &Incoming,
+        protocol: &str,
+        headers: Vec<Header>,
+    ) -> Result<HijackedStream, Error> {
         let guest = self.bindings.hijack_http_server().incoming();
-        let result = guest
+        let hijacked = guest
             .call_hijack(&mut self.store, incoming.resource, protocol, &headers)
-            .await;
-        incoming
-            .resource
-            .resource_drop_async(&mut self.store)
-            .await?;
-        self.take(result??)
+            .await??;
+        self.take(hijacked)
     }
 
     /// Answer without switching (the component adds `Content-Length` and `Connection:
-    /// close`), then close.
+    /// close`), then close; `incoming` is released whatever the outcome.
     pub async fn respond(
         &mut self,
         incoming: Incoming,
         response: ResponseHead,
         body: &[u8],
     ) -> Result<(), Error> {
+        let result = self.try_respond(&incoming, response, body).await;
+        self.release(incoming).await?;
+        result
+    }
+
+    /// As [`Instance::respond`], but `incoming` stays with the caller.
+    pub async fn try_respond(
+        &mut self,
+        incoming: &Incoming,
+        response: ResponseHead,
+        body: &[u8],
+    ) -> Result<(), Error> {
         let guest = self.bindings.hijack_http_server().incoming();
-        let result = guest
+        Ok(guest
             .call_respond(&mut self.store, incoming.resource, &response, body)
-            .await;
+            .await??)
+    }
+
+    /// Drop a request (closing its connection unless it was hijacked).
+    pub async fn release(&mut self, incoming: Incoming) -> Result<(), Error> {
         incoming
             .resource
             .resource_drop_async(&mut self.store)
             .await?;
-        Ok(result??)
+        Ok(())
     }
 
     /// Close a listener.

@@ -1,0 +1,99 @@
+//! `hijack dial`: the exchange runs in the component; then stdout gets the buffered bytes and
+//! the connection, stdin feeds it, and stdin's EOF half-closes it (as `docker attach` does).
+
+use crate::args::Dial;
+use crate::{EXIT_NOT_SWITCHED, first_line};
+use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, Runtime};
+use std::io::Write;
+use tokio::io::AsyncWriteExt;
+
+/// Run `dial`; the exit code on success or refusal.
+pub async fn run(d: Dial) -> anyhow::Result<u8> {
+    let policy = policy_for(&d.host, d.port).await?;
+    let runtime = Runtime::new()?;
+    let mut instance = runtime.instantiate(policy).await?;
+    let request = ClientRequest {
+        method: d.method.clone(),
+        target: d.target.clone(),
+        upgrade: d.upgrade.clone(),
+        headers: d
+            .headers
+            .iter()
+            .map(|(n, v)| Header::new(n, v.as_bytes()))
+            .collect(),
+        body: d.data.as_ref().map(|s| s.as_bytes().to_vec()),
+    };
+    let options = ClientOptions {
+        limits: Limits {
+            head_timeout_ms: d.head_timeout_ms,
+            max_head_bytes: d.max_head_bytes,
+            max_headers: None,
+        },
+        connect_timeout_ms: None,
+    };
+    let (head, stream) = match instance.dial(&d.authority(), request, options).await {
+        Ok(ok) => ok,
+        Err(e) => return refusal(e),
+    };
+    eprint!(
+        "{}",
+        crate::serve::render_head(head.status, &head.reason, &head.headers)
+    );
+    let (mut from_peer, mut to_peer) = tokio::io::split(stream);
+    // stdin → connection, then half-close; it may never end, so it is not awaited.
+    tokio::spawn(async move {
+        let mut stdin = tokio::io::stdin();
+        let _ = tokio::io::copy(&mut stdin, &mut to_peer).await;
+        let _ = to_peer.shutdown().await;
+    });
+    let mut stdout = tokio::io::stdout();
+    tokio::io::copy(&mut from_peer, &mut stdout).await?;
+    stdout.flush().await?;
+    Ok(0)
+}
+
+/// Least privilege: connect to exactly the addresses the host name stands for, and look
+/// names up only when it is a name.
+async fn policy_for(host: &str, port: u16) -> anyhow::Result<NetPolicy> {
+    let mut policy = NetPolicy::new().allow_name_lookup(!hijack_host::is_ip_literal(host));
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot resolve {host}: {e}"))?;
+    for addr in addrs {
+        policy = policy.allow_connect(addr);
+    }
+    Ok(policy)
+}
+
+/// A refusal shows the head and a little of the body on stderr (exit 1); anything else is one
+/// line (exit 2, from main).
+fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
+    match e.hijack() {
+        Some(HijackError::NotSwitched(r)) => {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(
+                crate::serve::render_head(r.head.status, &r.head.reason, &r.head.headers)
+                    .as_bytes(),
+            );
+            let _ = err.write_all(&r.body);
+            if !r.body.ends_with(b"\n") && !r.body.is_empty() {
+                let _ = err.write_all(b"\n");
+            }
+            let _ = writeln!(
+                err,
+                "hijack: {}",
+                hijack_host::describe(e.hijack().expect("matched"))
+            );
+            Ok(EXIT_NOT_SWITCHED)
+        }
+        Some(HijackError::InvalidSwitch(h)) => {
+            eprint!(
+                "{}",
+                crate::serve::render_head(h.status, &h.reason, &h.headers)
+            );
+            eprintln!("hijack: {e}");
+            Ok(EXIT_NOT_SWITCHED)
+        }
+        _ => Err(anyhow::anyhow!("{}", first_line(&e.to_string()))),
+    }
+}

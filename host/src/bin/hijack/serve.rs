@@ -1,0 +1,130 @@
+//! `hijack serve`: the accept loop runs in the component; each request offering an accepted
+//! protocol is answered `101` and hijacked, then echoed or wired to a child process.
+
+use crate::args::{Action, Serve};
+use hijack_host::{Header, HijackedStream, Instance, Limits, NetPolicy, ResponseHead, Runtime};
+use std::io::Write;
+use std::process::Stdio;
+use tokio::io::{AsyncWriteExt, split};
+
+/// Run until killed (or until the listener fails).
+pub async fn run(s: Serve) -> anyhow::Result<()> {
+    let runtime = Runtime::new()?;
+    let mut instance = runtime
+        .instantiate(NetPolicy::new().allow_listen(s.listen))
+        .await?;
+    let listener = instance.listen(s.listen, Limits::default()).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", listener.local_addr)?;
+        out.flush()?;
+    }
+    loop {
+        let incoming = instance.accept(&listener).await?;
+        let remote = incoming.remote_addr;
+        let line = format!("{} {}", incoming.head.method, incoming.head.target);
+        let chosen = incoming
+            .protocols
+            .iter()
+            .find(|p| s.upgrades.iter().any(|u| u.eq_ignore_ascii_case(p)))
+            .cloned();
+        match chosen {
+            Some(protocol) => match instance.hijack(incoming, &protocol, Vec::new()).await {
+                Ok(stream) => {
+                    eprintln!("hijack: {remote} {line}: switched to {protocol}");
+                    let action = match &s.action {
+                        Action::Echo => None,
+                        Action::Exec(cmd) => Some(cmd.clone()),
+                    };
+                    tokio::spawn(async move {
+                        let result = match action {
+                            None => echo(stream).await,
+                            Some(cmd) => exec(stream, &cmd).await,
+                        };
+                        if let Err(e) = result {
+                            eprintln!("hijack: {remote}: {e}");
+                        }
+                    });
+                }
+                Err(e) => eprintln!("hijack: {remote} {line}: {e}"),
+            },
+            None => {
+                eprintln!("hijack: {remote} {line}: refused (426)");
+                if let Err(e) = refuse(&mut instance, incoming, &s.upgrades).await {
+                    eprintln!("hijack: {remote}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// `426 Upgrade Required`, naming the protocols this server speaks (RFC 9110 §15.5.22).
+async fn refuse(
+    instance: &mut Instance,
+    incoming: hijack_host::Incoming,
+    upgrades: &[String],
+) -> anyhow::Result<()> {
+    let protocols = upgrades.join(", ");
+    let head = ResponseHead {
+        status: 426,
+        reason: "Upgrade Required".into(),
+        headers: vec![
+            Header::new("Upgrade", protocols.as_bytes()),
+            Header::new("Content-Type", "text/plain"),
+        ],
+    };
+    let body = format!("this server switches to: {protocols}\n");
+    instance.respond(incoming, head, body.as_bytes()).await?;
+    Ok(())
+}
+
+/// Send every byte back (the buffered ones first), then half-close.
+pub async fn echo(stream: HijackedStream) -> anyhow::Result<()> {
+    let (mut rd, mut wr) = split(stream);
+    tokio::io::copy(&mut rd, &mut wr).await?;
+    wr.shutdown().await?;
+    Ok(())
+}
+
+/// Connection → the child's stdin (EOF closes it); the child's stdout → the connection
+/// (EOF half-closes it), as `docker exec` does.
+async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
+    let mut child = tokio::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run {:?}: {e}", cmd[0]))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let (mut rd, mut wr) = split(stream);
+    let input = async {
+        let _ = tokio::io::copy(&mut rd, &mut stdin).await;
+        drop(stdin);
+    };
+    let output = async {
+        let copied = tokio::io::copy(&mut stdout, &mut wr).await;
+        let _ = wr.shutdown().await;
+        copied
+    };
+    let ((), copied) = tokio::join!(input, output);
+    copied?;
+    child.wait().await?;
+    Ok(())
+}
+
+/// A head as text for the terminal: status line, then one line per field, then a blank line.
+pub fn render_head(status: u16, reason: &str, headers: &[Header]) -> String {
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+    for h in headers {
+        out.push_str(&format!(
+            "{}: {}\r\n",
+            h.name,
+            String::from_utf8_lossy(&h.value)
+        ));
+    }
+    out.push_str("\r\n");
+    out
+}

@@ -1,0 +1,348 @@
+//! The `hijack` binary as a user drives it: `dial` against `serve --echo`, and each against
+//! peers that are not ours (a native server and client written here, curl, Python's
+//! http.server). Bytes on stdout and on the wire are asserted exactly. Every wait is bounded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hijack");
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Kills the child when the test ends, however it ends.
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `hijack serve ARGS` and read its first line, `listening on IP:PORT`.
+fn serve(args: &[&str]) -> (Killed, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hijack serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {line:?}"))
+        .parse()
+        .expect("IP:PORT");
+    (Killed(child), addr)
+}
+
+/// Run `hijack dial ARGS` with `stdin` fed and closed, bounded by [`LIMIT`].
+fn dial(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("dial")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hijack dial");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!(
+                "hijack dial did not exit within {LIMIT:?}: {:?}",
+                child.wait_with_output()
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A one-shot native server: reads a request head, sends `reply`, closes; returns the head.
+fn peer(reply: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let head = read_head(&mut s);
+        s.write_all(reply).expect("reply");
+        head
+    });
+    (addr, t)
+}
+
+fn read_head(s: &mut TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+        head.push(b[0]);
+    }
+    head
+}
+
+fn read_to_end(s: &mut TcpStream) -> Vec<u8> {
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)
+        .expect("read to EOF within the limit");
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn dial_hands_over_the_bytes_that_came_with_the_101() {
+    let (addr, server) = peer(
+        b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nfirst-bytes",
+    );
+    let url = format!("http://{addr}/containers/c1/attach?stream=1&stdin=1");
+    let out = dial(
+        &[
+            &url,
+            "--method",
+            "POST",
+            "-H",
+            "User-Agent: hijack-cli-test",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout, b"first-bytes");
+    assert!(
+        text(&out.stderr).starts_with("HTTP/1.1 101 UPGRADED\r\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&server.join().expect("server")),
+        format!(
+            "POST /containers/c1/attach?stream=1&stdin=1 HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nUser-Agent: hijack-cli-test\r\n\r\n"
+        )
+    );
+}
+
+#[test]
+fn dial_on_a_refusal_prints_status_and_body_on_stderr_and_exits_1() {
+    let (addr, server) =
+        peer(b"HTTP/1.1 404 Not Found\r\nContent-Length: 18\r\n\r\nno such container\n");
+    let out = dial(&[&format!("http://{addr}/containers/nope/attach")], b"");
+    server.join().expect("server");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    let err = text(&out.stderr);
+    assert!(err.starts_with("HTTP/1.1 404 Not Found\r\n"), "{err}");
+    assert!(err.contains("no such container"), "{err}");
+}
+
+#[test]
+fn dial_against_python_http_server_is_not_switched() {
+    // A server that is not ours and knows nothing of upgrades.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server");
+    let _guard = Killed(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(start.elapsed() < LIMIT, "python http.server did not start");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let out = dial(&[&format!("http://{addr}/no-such-file")], b"");
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout, b"");
+    assert!(
+        text(&out.stderr).starts_with("HTTP/1.1 404 "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn dial_failures_are_one_line_and_non_zero() {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    drop(l);
+    let out = dial(&[&format!("http://{addr}/")], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.stdout, b"");
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("connect failed") && err.contains("ConnectionRefused"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+
+    // A CR/LF smuggled into a header is refused before anything is sent.
+    let (addr, _never) = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        (l.local_addr().expect("addr"), l)
+    };
+    let out = dial(
+        &[&format!("http://{addr}/"), "-H", "X-A: b\r\nX-Injected: 1"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid input"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = dial(&["ftp://example/"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn dial_against_serve_echo_round_trips_and_half_closes() {
+    let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--echo"]);
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let out = dial(&[&format!("http://{addr}/attach")], &payload);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout.len(), payload.len());
+    assert!(out.stdout == payload, "echoed bytes differ");
+    assert!(text(&out.stderr).starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+}
+
+#[test]
+fn serve_echo_against_a_native_client() {
+    let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--upgrade", "tcp", "--echo"]);
+    // Head and the first bytes of the new protocol in one write.
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping")
+        .expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    assert_eq!(
+        text(&read_to_end(&mut s)),
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping"
+    );
+    // A request that does not offer an accepted protocol gets 426, then close.
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        .expect("write");
+    assert_eq!(
+        text(&read_to_end(&mut s)),
+        "HTTP/1.1 426 Upgrade Required\r\nUpgrade: tcp\r\nContent-Type: text/plain\r\nContent-Length: 29\r\nConnection: close\r\n\r\nthis server switches to: tcp\n"
+    );
+}
+
+#[test]
+fn serve_against_curl() {
+    let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--echo"]);
+    let url = format!("http://{addr}/plain");
+    // curl without an upgrade: 426 and the body, as any HTTP client sees it.
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", &url])
+        .output()
+        .expect("curl");
+    let got = text(&out.stdout);
+    assert!(
+        got.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{got}"
+    );
+    assert!(got.ends_with("this server switches to: tcp\n"), "{got}");
+    // curl asking for the switch: it sees the 101 head exactly as we sent it.
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-i",
+            "--max-time",
+            "3",
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: tcp",
+            &url,
+        ])
+        .output()
+        .expect("curl");
+    let got = text(&out.stdout);
+    assert!(
+        got.starts_with(
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        ),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn serve_exec_wires_the_connection_to_a_child_process() {
+    let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--exec", "tr", "a-z", "A-Z"]);
+    let out = dial(&[&format!("http://{addr}/exec")], b"hello from stdin\n");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout, b"HELLO FROM STDIN\n");
+}
+
+#[test]
+fn serve_handles_many_connections_at_once() {
+    let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--echo"]);
+    let mut conns: Vec<TcpStream> = (0..20)
+        .map(|i| {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.write_all(
+                format!("GET /{i} HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n")
+                    .as_bytes(),
+            )
+            .expect("write");
+            s
+        })
+        .collect();
+    for (i, s) in conns.iter_mut().enumerate() {
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let head = read_head(s);
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{}", text(&head));
+        s.write_all(format!("conn {i}").as_bytes()).expect("write");
+    }
+    for (i, s) in conns.iter_mut().enumerate() {
+        s.shutdown(std::net::Shutdown::Write).expect("half-close");
+        assert_eq!(text(&read_to_end(s)), format!("conn {i}"));
+    }
+}
+
+#[test]
+fn demo_runs() {
+    let out = Command::new(BIN).arg("demo").output().expect("demo");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got = text(&out.stdout);
+    assert!(got.contains("client: 101 Switching Protocols"), "{got}");
+    assert!(
+        got.contains("client: sent and got back: hello over a hijacked connection\n"),
+        "{got}"
+    );
+    assert!(got.ends_with("demo: ok\n"), "{got}");
+}

@@ -1,0 +1,245 @@
+//! The component's server side in wasmtime against native loopback clients: heads read
+//! concurrently, the bytes buffered past the head handed over exactly, refusals and rejects.
+
+mod common;
+
+use common::*;
+use hijack_host::{Header, HijackError, Instance, Limits, Listener, NetPolicy, ResponseHead};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn server(limits: Limits) -> anyhow::Result<(Instance, Listener)> {
+    let any: SocketAddr = "127.0.0.1:0".parse()?;
+    let mut instance = runtime()
+        .instantiate(NetPolicy::new().allow_listen(any))
+        .await?;
+    let listener = instance.listen(any, limits).await?;
+    assert_ne!(listener.local_addr.port(), 0);
+    Ok((instance, listener))
+}
+
+async fn accept(
+    instance: &mut Instance,
+    listener: &Listener,
+) -> anyhow::Result<hijack_host::Incoming> {
+    Ok(tokio::time::timeout(LIMIT, instance.accept(listener)).await??)
+}
+
+const UPGRADE_REQUEST: &[u8] =
+    b"POST /containers/c1/attach?stream=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_payload_in_one_write_are_buffered_exactly() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        let mut first = UPGRADE_REQUEST.to_vec();
+        first.extend_from_slice(b"payload sent optimistically\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        s.write_all(&first).await?;
+        let head = read_head(&mut s).await;
+        s.write_all(b"|more").await?;
+        s.shutdown().await?;
+        let rest = read_to_end(&mut s).await;
+        anyhow::Ok((head, rest))
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.head.method, "POST");
+    assert_eq!(incoming.head.target, "/containers/c1/attach?stream=1");
+    assert_eq!(incoming.head.version, 1);
+    assert_eq!(incoming.protocols, vec!["tcp".to_string()]);
+    let fields: Vec<(&str, &[u8])> = incoming
+        .head
+        .headers
+        .iter()
+        .map(|h| (h.name.as_str(), h.value.as_slice()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("Host", &b"docker"[..]),
+            ("Connection", b"Upgrade"),
+            ("Upgrade", b"tcp")
+        ]
+    );
+    let mut stream = instance
+        .hijack(
+            incoming,
+            "tcp",
+            vec![Header::new(
+                "Content-Type",
+                "application/vnd.docker.raw-stream",
+            )],
+        )
+        .await?;
+    assert_eq!(
+        stream.buffered(),
+        b"payload sent optimistically\r\n\r\nGET / HTTP/1.1\r\n\r\n"
+    );
+    let all = read_to_end(&mut stream).await;
+    assert_eq!(
+        all,
+        b"payload sent optimistically\r\n\r\nGET / HTTP/1.1\r\n\r\n|more"
+    );
+    stream.write_all(b"echo:").await?;
+    stream.write_all(&all).await?;
+    stream.shutdown().await?;
+    let (head, rest) = client.await??;
+    assert_eq!(
+        head,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n"
+    );
+    let mut expected = b"echo:".to_vec();
+    expected.extend_from_slice(&all);
+    assert_eq!(rest, expected);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_does_not_block_another() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    // The slow one connects first and sends half a head, then stalls.
+    let mut slow = TcpStream::connect(addr).await?;
+    slow.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConn")
+        .await?;
+    let fast = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(
+            b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
+        )
+        .await?;
+        anyhow::Ok(s)
+    });
+    let first = accept(&mut instance, &listener).await?;
+    assert_eq!(first.head.target, "/fast");
+    let _fast = fast.await??;
+    // The slow one completes later and is accepted next, with its bytes intact.
+    slow.write_all(b"ection: Upgrade\r\nUpgrade: tcp\r\n\r\nabc")
+        .await?;
+    let second = accept(&mut instance, &listener).await?;
+    assert_eq!(second.head.target, "/slow");
+    let stream = instance.hijack(second, "tcp", Vec::new()).await?;
+    assert_eq!(stream.buffered(), b"abc");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_answers_exactly_and_closes() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await?;
+        anyhow::Ok(read_to_end(&mut s).await)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert!(incoming.protocols.is_empty());
+    let head = ResponseHead {
+        status: 426,
+        reason: "Upgrade Required".into(),
+        headers: vec![Header::new("Upgrade", "tcp")],
+    };
+    instance.respond(incoming, head, b"use tcp\n").await?;
+    assert_eq!(
+        client.await??,
+        b"HTTP/1.1 426 Upgrade Required\r\nUpgrade: tcp\r\nContent-Length: 8\r\nConnection: close\r\n\r\nuse tcp\n"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http10_upgrade_is_ignored_and_an_unoffered_protocol_is_refused_without_loss()
+-> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"GET / HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+            .await?;
+        anyhow::Ok(read_to_end(&mut s).await)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.head.version, 0);
+    assert!(
+        incoming.protocols.is_empty(),
+        "Upgrade in HTTP/1.0 must be ignored"
+    );
+    // Switching to a protocol not offered, or answering with CR/LF in the reason, is refused
+    // before a byte is sent, and the incoming is still usable.
+    let err = instance
+        .try_hijack(&incoming, "tcp", Vec::new())
+        .await
+        .err()
+        .expect("not offered");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
+        "{err:?}"
+    );
+    let bad = ResponseHead {
+        status: 200,
+        reason: "OK\r\nX: y".into(),
+        headers: Vec::new(),
+    };
+    let err = instance
+        .try_respond(&incoming, bad, b"")
+        .await
+        .err()
+        .expect("CR/LF in reason");
+    assert!(
+        matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
+        "{err:?}"
+    );
+    let head = ResponseHead {
+        status: 400,
+        reason: "Bad Request".into(),
+        headers: Vec::new(),
+    };
+    instance.respond(incoming, head, b"").await?;
+    assert_eq!(
+        client.await??,
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_heads_are_rejected_and_accept_goes_on() -> anyhow::Result<()> {
+    let limits = Limits {
+        max_head_bytes: Some(512),
+        ..Limits::default()
+    };
+    let (mut instance, listener) = server(limits).await?;
+    let addr = listener.local_addr;
+    let clients = tokio::spawn(async move {
+        let mut bad = TcpStream::connect(addr).await?;
+        bad.write_all(b"GET / HTTP/1.1\r\nHost : x\r\n\r\n").await?;
+        let bad_answer = read_to_end(&mut bad).await;
+        let mut big = TcpStream::connect(addr).await?;
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        head.extend(std::iter::repeat_n(b'a', 600));
+        big.write_all(&head).await?;
+        let big_answer = read_to_end(&mut big).await;
+        let mut good = TcpStream::connect(addr).await?;
+        good.write_all(b"GET /good HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n")
+            .await?;
+        let mut one = [0u8; 1];
+        let _ = tokio::time::timeout(LIMIT, good.read(&mut one)).await;
+        anyhow::Ok((bad_answer, big_answer))
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.head.target, "/good");
+    drop(instance.hijack(incoming, "tcp", Vec::new()).await?);
+    let (bad, big) = clients.await??;
+    assert_eq!(
+        bad,
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(
+        big,
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    Ok(())
+}
