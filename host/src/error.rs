@@ -60,9 +60,9 @@ impl fmt::Display for Describe<'_> {
         use HijackError as E;
         match self.0 {
             E::InvalidInput(why) => write!(f, "invalid input: {why}"),
-            E::Dns(code) => write!(f, "name lookup failed: {code:?}"),
-            E::Connect(code) => write!(f, "connect failed: {code:?}"),
-            E::Socket(code) => write!(f, "socket error: {code:?}"),
+            E::Dns(code) => write!(f, "name lookup failed: {}", code.name()),
+            E::Connect(code) => write!(f, "connect failed: {}", code.name()),
+            E::Socket(code) => write!(f, "socket error: {}", code.name()),
             E::Io(why) => write!(f, "i/o error: {why}"),
             E::Timeout => f.write_str("timed out"),
             E::ClosedBeforeHead => {
