@@ -52,5 +52,42 @@ fn main() {
     }
     let wasm = target_dir.join("wasm32-wasip2/component/wasi_hijack.wasm");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("hijack.wasm");
-    std::fs::copy(&wasm, &out).expect("copy the built component into OUT_DIR");
+    let bytes = std::fs::read(&wasm).expect("read the built component");
+    let stripped = strip_names(&bytes).expect("the component is a well-formed binary");
+    std::fs::write(&out, stripped).expect("write the component into OUT_DIR");
+}
+
+/// Drop the component's top-level `component-name` custom section: debug names, as
+/// `strip = true` drops them from the core module (wit-component adds them after it).
+/// Every other byte is kept as it is.
+fn strip_names(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = bytes.get(..8)?.to_vec();
+    let mut at = 8;
+    while at < bytes.len() {
+        let start = at;
+        let id = bytes[at];
+        at += 1;
+        let (size, len) = leb128(bytes.get(at..)?)?;
+        at += len;
+        let payload = bytes.get(at..at.checked_add(size)?)?;
+        at += size;
+        let is_names = id == 0
+            && leb128(payload).is_some_and(|(n, l)| payload.get(l..l + n) == Some(b"component-name"));
+        if !is_names {
+            out.extend_from_slice(&bytes[start..at]);
+        }
+    }
+    Some(out)
+}
+
+/// An unsigned LEB128 value and how many bytes it took.
+fn leb128(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, b) in bytes.iter().take(5).enumerate() {
+        value |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
 }

@@ -358,3 +358,17 @@ fn socket_address_out(addr: IpSocketAddress) -> SocketAddr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_component_is_within_its_size_budget() {
+        // The product promise: the release component is at most 150 KiB.
+        assert!(super::COMPONENT.starts_with(b"\0asm"));
+        assert!(
+            super::COMPONENT.len() <= 150 * 1024,
+            "component is {} bytes",
+            super::COMPONENT.len()
+        );
+    }
+}
