@@ -72,7 +72,8 @@ fn strip_names(bytes: &[u8]) -> Option<Vec<u8>> {
         let payload = bytes.get(at..at.checked_add(size)?)?;
         at += size;
         let is_names = id == 0
-            && leb128(payload).is_some_and(|(n, l)| payload.get(l..l + n) == Some(b"component-name"));
+            && leb128(payload)
+                .is_some_and(|(n, l)| payload.get(l..l + n) == Some(b"component-name"));
         if !is_names {
             out.extend_from_slice(&bytes[start..at]);
         }

@@ -9,7 +9,7 @@ use std::iter;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use wasi_hijack::proto::client::{
-    self, BodyPlan, UpgradeRequest, Verdict, classify, encode_request, parse_length, parse_response,
+    BodyPlan, UpgradeRequest, Verdict, classify, encode_request, parse_length, parse_response,
 };
 use wasi_hijack::proto::server::{
     self, encode_response, encode_switch, parse_request, upgrade_protocols,
@@ -410,6 +410,24 @@ fn cases() -> Vec<Case> {
             malformed("invalid token in the start line"),
         ),
         bad(
+            "space in the request target",
+            Kind::Request,
+            "GET /a b HTTP/1.1\r\n\r\n",
+            malformed("invalid HTTP version"),
+        ),
+        bad(
+            "request target that is not UTF-8",
+            Kind::Request,
+            &b"GET /\xff\xfe HTTP/1.1\r\n\r\n"[..],
+            malformed("invalid token in the start line"),
+        ),
+        bad(
+            "non-token header name",
+            Kind::Response,
+            "HTTP/1.1 200 OK\r\nX(Y): a\r\n\r\n",
+            malformed("invalid header name"),
+        ),
+        bad(
             "one field over the cap",
             Kind::Response,
             head_with_fields("HTTP/1.1 200 OK", DEFAULT_MAX_HEADERS + 1),
@@ -589,6 +607,13 @@ fn reset_starts_a_new_buffer() {
         assert_eq!(scanner.scan(&short[..n]), Ok(None));
     }
     assert_eq!(scanner.scan(short), Ok(Some(short.len())));
+    // Leading empty lines of the old buffer are forgotten too.
+    let mut scanner = HeadScanner::new(DEFAULT_MAX_HEAD_BYTES);
+    let blank = b"\r\n".repeat(20);
+    assert_eq!(scanner.scan(&blank), Ok(None));
+    scanner.reset();
+    let tiny = b"HTTP/1.1 204 X\n\n";
+    assert_eq!(scanner.scan(tiny), Ok(Some(tiny.len())));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1246,6 +1271,18 @@ fn classify_refuses_final_responses_with_their_body_plan() {
             "HTTP/1.1 599 Whatever\r\nContent-Length: 1\r\n\r\n",
             BodyPlan::Length(1),
         ),
+        // Three digits outside 100..=599 are invalid statuses: handled as 5xx (RFC 9110 §15),
+        // a refusal, never a switch or an interim response.
+        (
+            "HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\n",
+            BodyPlan::Length(2),
+        ),
+        ("HTTP/1.1 000 Odd\r\n\r\n", BodyPlan::UntilClose),
+        ("HTTP/1.1 600 Odd\r\n\r\n", BodyPlan::UntilClose),
+        (
+            "HTTP/1.1 999 Odd\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+            BodyPlan::UntilClose,
+        ),
     ];
     for (head, plan) in table {
         assert_eq!(
@@ -1893,10 +1930,4 @@ fn encode_response_refusals() {
         "bad name",
         encode_response(200, "OK", &[Header::new("X:", "a")], b""),
     );
-}
-
-#[test]
-fn client_module_constants_are_sane() {
-    assert!(client::MAX_INFORMATIONAL >= 1);
-    assert!(client::MAX_REFUSAL_BODY > 0);
 }

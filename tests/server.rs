@@ -186,8 +186,7 @@ async fn http10_upgrade_is_ignored_and_an_unoffered_protocol_is_refused_without_
     let err = instance
         .try_respond(&incoming, bad, b"")
         .await
-        .err()
-        .expect("CR/LF in reason");
+        .expect_err("CR/LF in reason");
     assert!(
         matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
         "{err:?}"

@@ -13,6 +13,8 @@ pub struct HeadScanner {
     max_head_bytes: usize,
     /// Bytes already examined without finding the end.
     scanned: usize,
+    /// Leading CR/LF bytes found so far; final once it is below `scanned`.
+    lead: usize,
 }
 
 impl HeadScanner {
@@ -21,26 +23,35 @@ impl HeadScanner {
         Self {
             max_head_bytes,
             scanned: 0,
+            lead: 0,
         }
     }
 
     /// Forget what was scanned: the next head starts at offset 0 of a new buffer.
     pub fn reset(&mut self) {
         self.scanned = 0;
+        self.lead = 0;
     }
 
     /// How many more bytes the buffer may grow by before the head is too large.
     pub fn room(&self, buffered: usize) -> usize {
-        (self.max_head_bytes + 1).saturating_sub(buffered)
+        self.max_head_bytes
+            .saturating_add(1)
+            .saturating_sub(buffered)
     }
 
     /// `Ok(Some(n))` when `buf[..n]` is a complete head (its blank line included), `Ok(None)`
     /// when more bytes are needed. `buf` must be the same buffer as before, possibly longer.
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtoError> {
-        let lead = buf
-            .iter()
-            .position(|&b| b != b'\r' && b != b'\n')
-            .unwrap_or(buf.len());
+        // Resume the count of leading empty lines too, or a stream of them costs O(n²).
+        if self.lead >= self.scanned {
+            let rest = buf.get(self.lead..).unwrap_or_default();
+            self.lead += rest
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .unwrap_or(rest.len());
+        }
+        let lead = self.lead;
         let mut i = self.scanned.saturating_sub(2).max(lead);
         while let Some(off) = buf
             .get(i..)
