@@ -19,6 +19,9 @@ pub fn parse_authority(s: &str) -> Result<Authority<'_>, ProtoError> {
         let port = rest
             .strip_prefix(':')
             .ok_or_else(|| bad("missing ':port'"))?;
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad("only an IPv6 address goes in brackets"));
+        }
         (host, port)
     } else {
         let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("missing ':port'"))?;

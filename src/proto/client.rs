@@ -99,7 +99,8 @@ pub enum Verdict {
 /// The upgrade rules, all in one place.
 ///
 /// - RFC 9110 §15.2.2 / §7.8: `101` switches only if its `Upgrade` names the protocol the
-///   client asked for (case-insensitively: a server MUST NOT switch to one not offered), and
+///   client asked for and nothing else (case-insensitively: a server MUST NOT switch to a
+///   protocol the client did not offer, and the client offered exactly one), and
 ///   the sender of `Upgrade` MUST send `Connection: upgrade` (checked as Go's
 ///   `isProtocolSwitch` and HAProxy do).
 /// - RFC 9110 §15.2: other 1xx are interim; the client skips them (bounded by the caller,
@@ -108,8 +109,9 @@ pub enum Verdict {
 pub fn classify(head: &ResponseHead, protocol: &str) -> Verdict {
     match head.status {
         101 => {
-            let named = super::header_list(&head.headers, "upgrade")
-                .any(|p| p.eq_ignore_ascii_case(protocol.as_bytes()));
+            let mut switched_to = super::header_list(&head.headers, "upgrade").peekable();
+            let named = switched_to.peek().is_some()
+                && switched_to.all(|p| p.eq_ignore_ascii_case(protocol.as_bytes()));
             if named && has_token(&head.headers, "connection", "upgrade") {
                 Verdict::Switched
             } else {
