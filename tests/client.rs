@@ -447,3 +447,28 @@ async fn a_body_goes_out_with_its_exact_content_length() -> anyhow::Result<()> {
     assert_eq!(body, b"{\"Detach\":false}\n");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_close_ends_our_side_and_keeps_reading_theirs() -> anyhow::Result<()> {
+    let (addr, server) = serve_once(|mut s| async move {
+        s.write_all(SWITCH).await?;
+        // Everything the client sends, up to its half-close...
+        let got = read_to_end(&mut s).await;
+        // ...then an answer on the side that is still open.
+        s.write_all(b"got:").await?;
+        s.write_all(&got).await?;
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let (_, mut conn) = dial_default(addr, "tcp").await?;
+    conn.write_all(b"stdin until EOF").await?;
+    conn.shutdown().await?;
+    assert!(
+        conn.write_all(b"late").await.is_err(),
+        "a write after half-close must fail"
+    );
+    assert_eq!(read_to_end(&mut conn).await, b"got:stdin until EOF");
+    server.await??;
+    Ok(())
+}
