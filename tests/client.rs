@@ -61,17 +61,17 @@ async fn non_101_is_a_typed_error_and_nothing_is_handed_over() -> anyhow::Result
         anyhow::Ok(rest)
     });
     let mut instance = runtime().instantiate(connect_to(addr)).await?;
-    let err = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            Default::default(),
-        )
-        .await
-        .err()
-        .expect("a 404 is not a switch");
-    match err.hijack() {
-        Some(HijackError::NotSwitched(r)) => {
+    let err = typed_err(
+        instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                Default::default(),
+            )
+            .await,
+    );
+    match err {
+        HijackError::NotSwitched(r) => {
             assert_eq!(r.head.status, 404);
             assert_eq!(r.head.reason, "Not Found");
             assert_eq!(r.body, b"no such c");
@@ -175,12 +175,9 @@ async fn a_101_for_another_protocol_is_not_a_switch() -> anyhow::Result<()> {
         Ok(())
     })
     .await;
-    let err = dial_default(addr, "tcp")
-        .await
-        .err()
-        .expect("h2c is not tcp");
-    match err.hijack() {
-        Some(HijackError::InvalidSwitch(h)) => assert_eq!(h.status, 101),
+    let err = typed_err(dial_default(addr, "tcp").await);
+    match err {
+        HijackError::InvalidSwitch(h) => assert_eq!(h.status, 101),
         other => panic!("expected invalid-switch, got {other:?}"),
     }
     server.await??;
@@ -195,14 +192,8 @@ async fn a_101_without_connection_upgrade_is_not_a_switch() -> anyhow::Result<()
         Ok(())
     })
     .await;
-    let err = dial_default(addr, "tcp")
-        .await
-        .err()
-        .expect("no Connection: upgrade");
-    assert!(
-        matches!(err.hijack(), Some(HijackError::InvalidSwitch(_))),
-        "{err:?}"
-    );
+    let err = typed_err(dial_default(addr, "tcp").await);
+    assert!(matches!(err, HijackError::InvalidSwitch(_)), "{err:?}");
     server.await??;
     Ok(())
 }
@@ -216,14 +207,8 @@ async fn peer_closing_mid_head_is_an_error() -> anyhow::Result<()> {
         Ok(())
     })
     .await;
-    let err = dial_default(addr, "tcp")
-        .await
-        .err()
-        .expect("closed mid-head");
-    assert!(
-        matches!(err.hijack(), Some(HijackError::ClosedInsideHead)),
-        "{err:?}"
-    );
+    let err = typed_err(dial_default(addr, "tcp").await);
+    assert!(matches!(err, HijackError::ClosedInsideHead), "{err:?}");
     server.await??;
 
     let (addr, server) = serve_once(|mut s| async move {
@@ -231,14 +216,8 @@ async fn peer_closing_mid_head_is_an_error() -> anyhow::Result<()> {
         Ok(())
     })
     .await;
-    let err = dial_default(addr, "tcp")
-        .await
-        .err()
-        .expect("closed before head");
-    assert!(
-        matches!(err.hijack(), Some(HijackError::ClosedBeforeHead)),
-        "{err:?}"
-    );
+    let err = typed_err(dial_default(addr, "tcp").await);
+    assert!(matches!(err, HijackError::ClosedBeforeHead), "{err:?}");
     server.await??;
     Ok(())
 }
@@ -260,21 +239,19 @@ async fn connection_refused_then_the_same_instance_still_works() -> anyhow::Resu
         .allow_connect(closed)
         .allow_connect(addr);
     let mut instance = runtime().instantiate(policy).await?;
-    let err = instance
-        .dial(
-            &closed.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            Default::default(),
-        )
-        .await
-        .err()
-        .expect("nothing listens");
+    let err = typed_err(
+        instance
+            .dial(
+                &closed.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                Default::default(),
+            )
+            .await,
+    );
     assert!(
         matches!(
-            err.hijack(),
-            Some(HijackError::Connect(
-                hijack_host::ErrorCode::ConnectionRefused
-            ))
+            err,
+            HijackError::Connect(hijack_host::ErrorCode::ConnectionRefused)
         ),
         "{err:?}"
     );
@@ -306,29 +283,26 @@ async fn caller_crlf_is_refused_before_any_byte_is_sent() -> anyhow::Result<()> 
     for (name, value) in bad {
         let mut request = ClientRequest::new("GET", "/", "tcp");
         request.headers.push(Header::new(name, value.clone()));
-        let err = instance
-            .dial(&addr.to_string(), request, Default::default())
-            .await
-            .err()
-            .expect("refused");
+        let err = typed_err(
+            instance
+                .dial(&addr.to_string(), request, Default::default())
+                .await,
+        );
         assert!(
-            matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
+            matches!(err, HijackError::InvalidInput(_)),
             "{name}: {err:?}"
         );
     }
-    let err = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/a b", "tcp"),
-            Default::default(),
-        )
-        .await
-        .err()
-        .expect("space in target");
-    assert!(
-        matches!(err.hijack(), Some(HijackError::InvalidInput(_))),
-        "{err:?}"
+    let err = typed_err(
+        instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/a b", "tcp"),
+                Default::default(),
+            )
+            .await,
     );
+    assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
     // Nothing connected at all.
     let accepted =
         tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept()).await;
@@ -350,16 +324,16 @@ async fn a_silent_peer_times_out_and_a_huge_head_is_refused() -> anyhow::Result<
     let mut instance = runtime().instantiate(connect_to(addr)).await?;
     let mut options = hijack_host::ClientOptions::default();
     options.limits.head_timeout_ms = Some(200);
-    let err = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            options,
-        )
-        .await
-        .err()
-        .expect("no answer");
-    assert!(err.is_timeout(), "{err:?}");
+    let err = typed_err(
+        instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                options,
+            )
+            .await,
+    );
+    assert!(matches!(err, HijackError::Timeout), "{err:?}");
     server.await??;
 
     let (addr, server) = serve_once(|mut s| async move {
@@ -374,19 +348,16 @@ async fn a_silent_peer_times_out_and_a_huge_head_is_refused() -> anyhow::Result<
     let mut instance = runtime().instantiate(connect_to(addr)).await?;
     let mut options = hijack_host::ClientOptions::default();
     options.limits.max_head_bytes = Some(1024);
-    let err = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            options,
-        )
-        .await
-        .err()
-        .expect("too large");
-    assert!(
-        matches!(err.hijack(), Some(HijackError::HeadTooLarge)),
-        "{err:?}"
+    let err = typed_err(
+        instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                options,
+            )
+            .await,
     );
+    assert!(matches!(err, HijackError::HeadTooLarge), "{err:?}");
     server.await??;
     Ok(())
 }
@@ -396,19 +367,19 @@ async fn the_policy_denies_what_it_was_not_told() -> anyhow::Result<()> {
     let (_listener, addr) = listener().await;
     let (_other, elsewhere) = listener().await;
     let mut instance = runtime().instantiate(connect_to(elsewhere)).await?;
-    let err = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            Default::default(),
-        )
-        .await
-        .err()
-        .expect("denied");
+    let err = typed_err(
+        instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                Default::default(),
+            )
+            .await,
+    );
     assert!(
         matches!(
-            err.hijack(),
-            Some(HijackError::Connect(hijack_host::ErrorCode::AccessDenied))
+            err,
+            HijackError::Connect(hijack_host::ErrorCode::AccessDenied)
         ),
         "{err:?}"
     );

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use hijack_host::{NetPolicy, Runtime};
+use hijack_host::{HijackError, NetPolicy, Runtime};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -66,4 +66,15 @@ pub async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> Vec<u8> {
         .expect("EOF within the limit")
         .expect("read_to_end");
     buf
+}
+
+/// The component's typed error from an exchange that must fail.
+pub fn typed_err<T>(result: Result<T, hijack_host::Error>) -> HijackError {
+    match result {
+        Ok(_) => panic!("the exchange succeeded"),
+        Err(e) => e
+            .hijack()
+            .cloned()
+            .unwrap_or_else(|| panic!("not the component's error: {e}")),
+    }
 }
