@@ -9,6 +9,20 @@
 //!   whether a response switched protocols.
 //! - [`server`]: request parsing, offered protocols, and the encoding of answers.
 //! - [`validate`]: checks on caller input, applied before any byte is sent.
+//!
+//! ```
+//! use wasi_hijack::proto::{HeadScanner, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS};
+//! use wasi_hijack::proto::client::{classify, parse_response, Verdict};
+//!
+//! // The 101 and the first bytes of the new protocol arrive in one read, split in two.
+//! let wire = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nhello";
+//! let mut scanner = HeadScanner::new(DEFAULT_MAX_HEAD_BYTES);
+//! assert_eq!(scanner.scan(&wire[..20]).unwrap(), None);
+//! let end = scanner.scan(wire).unwrap().expect("complete");
+//! let head = parse_response(&wire[..end], DEFAULT_MAX_HEADERS).unwrap();
+//! assert_eq!(classify(&head, "tcp"), Verdict::Switched);
+//! assert_eq!(&wire[end..], b"hello"); // what the component hands over as `buffered`
+//! ```
 
 mod authority;
 pub mod client;
