@@ -229,3 +229,42 @@ async fn malformed_and_oversized_heads_are_rejected_and_accept_goes_on() -> anyh
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_misses_the_head_deadline_is_closed_unanswered() -> anyhow::Result<()> {
+    let limits = Limits {
+        head_timeout_ms: Some(200),
+        ..Limits::default()
+    };
+    let (mut instance, listener) = server(limits).await?;
+    let addr = listener.local_addr;
+    let started = std::time::Instant::now();
+    let mut stalled = TcpStream::connect(addr).await?;
+    stalled
+        .write_all(b"GET /stalled HTTP/1.1\r\nHost: x\r\n")
+        .await?;
+    let stalled = tokio::spawn(async move {
+        let rest = read_to_end(&mut stalled).await;
+        (rest, started.elapsed())
+    });
+    let later = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"GET /later HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n")
+            .await?;
+        anyhow::Ok(s)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.head.target, "/later");
+    let (rest, closed_after) = stalled.await?;
+    assert_eq!(
+        rest, b"",
+        "a client past its deadline gets no answer, only a close"
+    );
+    assert!(
+        closed_after >= std::time::Duration::from_millis(200),
+        "closed after {closed_after:?}, before its deadline"
+    );
+    drop(later.await??);
+    Ok(())
+}

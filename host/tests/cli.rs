@@ -360,3 +360,22 @@ fn demo_runs() {
     );
     assert!(got.ends_with("demo: ok\n"), "{got}");
 }
+
+#[test]
+fn dial_by_host_name_looks_it_up_in_the_component() {
+    let (addr, server) = peer(
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nby name",
+    );
+    let url = format!("http://localhost:{}/named", addr.port());
+    let out = dial(&[&url], b"");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout, b"by name");
+    let head = text(&server.join().expect("server"));
+    assert!(
+        head.starts_with(&format!(
+            "GET /named HTTP/1.1\r\nHost: localhost:{}\r\n",
+            addr.port()
+        )),
+        "{head}"
+    );
+}
