@@ -443,3 +443,55 @@ async fn half_close_ends_our_side_and_keeps_reading_theirs() -> anyhow::Result<(
     server.await??;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_answers_are_typed_errors_and_the_instance_lives_on() -> anyhow::Result<()> {
+    let garbage: [&'static [u8]; 9] = [
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"HTTP/1.1 99999 Big\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade tcp\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n folded: yes\r\nUpgrade: tcp\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\rX: y\r\n\r\n",
+        b"\x00\x01\x02\x03\xff\xfe\r\n\r\n",
+        b"HTTP/3.0 101 Switching Protocols\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ];
+    let (listener, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        for reply in garbage.iter().copied().chain([SWITCH]) {
+            let (mut s, _) = tokio::time::timeout(LIMIT, listener.accept()).await??;
+            read_head(&mut s).await;
+            let _ = s.write_all(reply).await;
+            let _ = s.shutdown().await;
+        }
+        anyhow::Ok(())
+    });
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    for reply in garbage {
+        let result = instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                Default::default(),
+            )
+            .await;
+        let err = typed_err(result);
+        assert!(
+            !matches!(err, HijackError::InvalidInput(_)),
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(reply)
+        );
+    }
+    let (head, mut conn) = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await?;
+    assert_eq!(head.status, 101);
+    assert_eq!(read_to_end(&mut conn).await, b"");
+    server.await??;
+    Ok(())
+}
