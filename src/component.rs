@@ -18,6 +18,9 @@ wit_bindgen::generate!({
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
         "wasi:sockets/network@0.2.12": wasip2::sockets::network,
         "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
+        "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
+        "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
+        "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
     },
 });
 
