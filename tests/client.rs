@@ -104,9 +104,11 @@ where
     (addr, task)
 }
 
-async fn dial_default(
+/// `GET /` asking for `protocol`, from a fresh instance allowed to reach `addr` only.
+async fn dial_with(
     addr: std::net::SocketAddr,
     protocol: &str,
+    options: hijack_host::ClientOptions,
 ) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
     let mut instance = runtime()
         .instantiate(connect_to(addr))
@@ -116,9 +118,16 @@ async fn dial_default(
         .dial(
             &addr.to_string(),
             ClientRequest::new("GET", "/", protocol),
-            Default::default(),
+            options,
         )
         .await
+}
+
+async fn dial_default(
+    addr: std::net::SocketAddr,
+    protocol: &str,
+) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
+    dial_with(addr, protocol, Default::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,18 +330,9 @@ async fn a_silent_peer_times_out_and_a_huge_head_is_refused() -> anyhow::Result<
         Ok(())
     })
     .await;
-    let mut instance = runtime().instantiate(connect_to(addr)).await?;
     let mut options = hijack_host::ClientOptions::default();
     options.limits.head_timeout_ms = Some(200);
-    let err = typed_err(
-        instance
-            .dial(
-                &addr.to_string(),
-                ClientRequest::new("GET", "/", "tcp"),
-                options,
-            )
-            .await,
-    );
+    let err = typed_err(dial_with(addr, "tcp", options).await);
     assert!(matches!(err, HijackError::Timeout), "{err:?}");
     server.await??;
 
@@ -345,18 +345,9 @@ async fn a_silent_peer_times_out_and_a_huge_head_is_refused() -> anyhow::Result<
         Ok(())
     })
     .await;
-    let mut instance = runtime().instantiate(connect_to(addr)).await?;
     let mut options = hijack_host::ClientOptions::default();
     options.limits.max_head_bytes = Some(1024);
-    let err = typed_err(
-        instance
-            .dial(
-                &addr.to_string(),
-                ClientRequest::new("GET", "/", "tcp"),
-                options,
-            )
-            .await,
-    );
+    let err = typed_err(dial_with(addr, "tcp", options).await);
     assert!(matches!(err, HijackError::HeadTooLarge), "{err:?}");
     server.await??;
     Ok(())
