@@ -61,15 +61,7 @@ async fn non_101_is_a_typed_error_and_nothing_is_handed_over() -> anyhow::Result
         anyhow::Ok(rest)
     });
     let mut instance = runtime().instantiate(connect_to(addr)).await?;
-    let err = typed_err(
-        instance
-            .dial(
-                &addr.to_string(),
-                ClientRequest::new("GET", "/", "tcp"),
-                Default::default(),
-            )
-            .await,
-    );
+    let err = typed_err(get(&mut instance, addr).await);
     match err {
         HijackError::NotSwitched(r) => {
             assert_eq!(r.head.status, 404);
@@ -102,6 +94,20 @@ where
         Ok(head)
     });
     (addr, task)
+}
+
+/// `GET /` asking for `tcp` from `instance`.
+async fn get(
+    instance: &mut hijack_host::Instance,
+    addr: std::net::SocketAddr,
+) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
+    instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await
 }
 
 /// `GET /` asking for `protocol`, from a fresh instance allowed to reach `addr` only.
@@ -248,15 +254,7 @@ async fn connection_refused_then_the_same_instance_still_works() -> anyhow::Resu
         .allow_connect(closed)
         .allow_connect(addr);
     let mut instance = runtime().instantiate(policy).await?;
-    let err = typed_err(
-        instance
-            .dial(
-                &closed.to_string(),
-                ClientRequest::new("GET", "/", "tcp"),
-                Default::default(),
-            )
-            .await,
-    );
+    let err = typed_err(get(&mut instance, closed).await);
     assert!(
         matches!(
             err,
@@ -264,13 +262,7 @@ async fn connection_refused_then_the_same_instance_still_works() -> anyhow::Resu
         ),
         "{err:?}"
     );
-    let (head, mut conn) = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            Default::default(),
-        )
-        .await?;
+    let (head, mut conn) = get(&mut instance, addr).await?;
     assert_eq!(head.status, 101);
     assert_eq!(read_to_end(&mut conn).await, b"after");
     server.await??;
@@ -358,15 +350,7 @@ async fn the_policy_denies_what_it_was_not_told() -> anyhow::Result<()> {
     let (_listener, addr) = listener().await;
     let (_other, elsewhere) = listener().await;
     let mut instance = runtime().instantiate(connect_to(elsewhere)).await?;
-    let err = typed_err(
-        instance
-            .dial(
-                &addr.to_string(),
-                ClientRequest::new("GET", "/", "tcp"),
-                Default::default(),
-            )
-            .await,
-    );
+    let err = typed_err(get(&mut instance, addr).await);
     assert!(
         matches!(
             err,
@@ -460,13 +444,7 @@ async fn garbage_answers_are_typed_errors_and_the_instance_lives_on() -> anyhow:
     });
     let mut instance = runtime().instantiate(connect_to(addr)).await?;
     for reply in garbage {
-        let result = instance
-            .dial(
-                &addr.to_string(),
-                ClientRequest::new("GET", "/", "tcp"),
-                Default::default(),
-            )
-            .await;
+        let result = get(&mut instance, addr).await;
         let err = typed_err(result);
         assert!(
             !matches!(err, HijackError::InvalidInput(_)),
@@ -474,13 +452,7 @@ async fn garbage_answers_are_typed_errors_and_the_instance_lives_on() -> anyhow:
             String::from_utf8_lossy(reply)
         );
     }
-    let (head, mut conn) = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            Default::default(),
-        )
-        .await?;
+    let (head, mut conn) = get(&mut instance, addr).await?;
     assert_eq!(head.status, 101);
     assert_eq!(read_to_end(&mut conn).await, b"");
     server.await??;

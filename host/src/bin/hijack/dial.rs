@@ -35,10 +35,7 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         Ok(ok) => ok,
         Err(e) => return refusal(e),
     };
-    eprint!(
-        "{}",
-        crate::serve::render_head(head.status, &head.reason, &head.headers)
-    );
+    eprint!("{}", render_head(head.status, &head.reason, &head.headers));
     let (mut from_peer, mut to_peer) = tokio::io::split(stream);
     // stdin → connection, then half-close; it may never end, so it is not awaited.
     tokio::spawn(async move {
@@ -71,10 +68,8 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
     match e.hijack() {
         Some(HijackError::NotSwitched(r)) => {
             let mut err = std::io::stderr().lock();
-            let _ = err.write_all(
-                crate::serve::render_head(r.head.status, &r.head.reason, &r.head.headers)
-                    .as_bytes(),
-            );
+            let _ = err
+                .write_all(render_head(r.head.status, &r.head.reason, &r.head.headers).as_bytes());
             let _ = err.write_all(&r.body);
             if !r.body.ends_with(b"\n") && !r.body.is_empty() {
                 let _ = err.write_all(b"\n");
@@ -87,13 +82,24 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
             Ok(EXIT_NOT_SWITCHED)
         }
         Some(HijackError::InvalidSwitch(h)) => {
-            eprint!(
-                "{}",
-                crate::serve::render_head(h.status, &h.reason, &h.headers)
-            );
+            eprint!("{}", render_head(h.status, &h.reason, &h.headers));
             eprintln!("hijack: {e}");
             Ok(EXIT_NOT_SWITCHED)
         }
         _ => Err(anyhow::anyhow!("{}", first_line(&e.to_string()))),
     }
+}
+
+/// A head as text for the terminal: status line, then one line per field, then a blank line.
+pub fn render_head(status: u16, reason: &str, headers: &[Header]) -> String {
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+    for h in headers {
+        out.push_str(&format!(
+            "{}: {}\r\n",
+            h.name,
+            String::from_utf8_lossy(&h.value)
+        ));
+    }
+    out.push_str("\r\n");
+    out
 }

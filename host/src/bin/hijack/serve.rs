@@ -114,17 +114,3 @@ async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
     child.wait().await?;
     Ok(())
 }
-
-/// A head as text for the terminal: status line, then one line per field, then a blank line.
-pub fn render_head(status: u16, reason: &str, headers: &[Header]) -> String {
-    let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
-    for h in headers {
-        out.push_str(&format!(
-            "{}: {}\r\n",
-            h.name,
-            String::from_utf8_lossy(&h.value)
-        ));
-    }
-    out.push_str("\r\n");
-    out
-}
