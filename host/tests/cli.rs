@@ -46,14 +46,18 @@ fn serve(args: &[&str]) -> (Killed, SocketAddr) {
 /// Run `hijack dial ARGS` with `stdin` fed and closed, its output drained as it comes (so a
 /// full pipe never stalls it), bounded by [`LIMIT`].
 fn dial(args: &[&str], stdin: &[u8]) -> Output {
+    hijack(&[&["dial"], args].concat(), stdin)
+}
+
+/// Run `hijack ARGS` as [`dial`] does: `stdin` fed and closed, output drained, bounded.
+fn hijack(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(BIN)
-        .arg("dial")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn hijack dial");
+        .expect("spawn hijack");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     thread::spawn(move || {
@@ -78,7 +82,7 @@ fn dial(args: &[&str], stdin: &[u8]) -> Output {
             let _ = child.wait();
             let err = stderr.join().unwrap_or_default();
             panic!(
-                "hijack dial did not exit within {LIMIT:?}; stderr: {}",
+                "hijack {args:?} did not exit within {LIMIT:?}; stderr: {}",
                 text(&err)
             );
         }
@@ -377,5 +381,145 @@ fn dial_by_host_name_looks_it_up_in_the_component() {
             addr.port()
         )),
         "{head}"
+    );
+}
+
+#[test]
+fn serve_exec_passes_dash_arguments_to_the_command() {
+    let (_server, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--exec",
+        "sh",
+        "-c",
+        "tr a-z A-Z",
+    ]);
+    let out = dial(&[&format!("http://{addr}/exec")], b"through sh -c\n");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout, b"THROUGH SH -C\n");
+}
+
+/// `hijack ARGS` succeeded with nothing on stderr; its stdout.
+fn stdout_of(args: &[&str]) -> String {
+    let out = hijack(args, b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: stderr: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), "", "{args:?}");
+    text(&out.stdout)
+}
+
+#[test]
+fn help_names_the_commands_and_their_flags() {
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let got = stdout_of(args);
+        assert!(got.contains("Usage: hijack"), "{args:?}: {got}");
+        for word in ["dial", "serve", "demo", "--help", "--version"] {
+            assert!(got.contains(word), "{args:?} lacks {word}: {got}");
+        }
+    }
+    let got = stdout_of(&["--help"]);
+    assert!(
+        got.contains("1 when `dial`'s peer answered but did not switch"),
+        "{got}"
+    );
+
+    for args in [&["dial", "--help"][..], &["help", "dial"]] {
+        let got = stdout_of(args);
+        assert!(got.contains("Usage: hijack dial"), "{args:?}: {got}");
+        for word in [
+            "<URL>",
+            "-X, --method <M>",
+            "-H, --header <Name: value>",
+            "-d, --data <STRING>",
+            "--upgrade <PROTO>",
+            "--head-timeout <MS>",
+            "--max-head-bytes <N>",
+            "[default: tcp]",
+        ] {
+            assert!(got.contains(word), "{args:?} lacks {word}: {got}");
+        }
+    }
+    let got = stdout_of(&["dial", "--help"]);
+    assert!(got.contains("The response head goes to stderr"), "{got}");
+    assert!(got.contains("1 if it did not switch"), "{got}");
+
+    for args in [&["serve", "--help"][..], &["serve", "-h"]] {
+        let got = stdout_of(args);
+        assert!(got.contains("Usage: hijack serve"), "{args:?}: {got}");
+        for word in [
+            "--listen <ADDR>",
+            "--upgrade <PROTO>",
+            "--echo",
+            "--exec <CMD>...",
+        ] {
+            assert!(got.contains(word), "{args:?} lacks {word}: {got}");
+        }
+    }
+    assert!(stdout_of(&["serve", "--help"]).contains("listening on IP:PORT"));
+    assert!(stdout_of(&["demo", "--help"]).contains("Usage: hijack demo"));
+}
+
+#[test]
+fn version_is_the_crates() {
+    let want = format!("hijack {}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(want, "hijack 0.1.0\n");
+    for args in [&["--version"][..], &["-V"]] {
+        assert_eq!(stdout_of(args), want, "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_are_claps_and_exit_2() {
+    for args in [
+        &["dial", "http://127.0.0.1:1/", "--no-such-flag"][..],
+        &["--no-such-flag"],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--echo",
+            "--no-such-flag",
+        ],
+    ] {
+        let out = hijack(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(out.stdout, b"", "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("error: unexpected argument '--no-such-flag'"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("Usage: hijack"), "{args:?}: {err}");
+    }
+    for (args, says) in [
+        (
+            &["dial", "http://h/", "-H", "no-colon"][..],
+            "is not 'Name: value'",
+        ),
+        (&["dial", "ftp://h/"], "only http:// URLs are supported"),
+        (&["dial"], "<URL>"),
+        (&["serve", "--listen", "127.0.0.1:0"], "--echo"),
+        (&["serve", "--echo"], "--listen <ADDR>"),
+        (&["serve", "--listen", "127.0.0.1:0", "--exec"], "--exec"),
+        (&["demo", "extra"], "extra"),
+        (&["nope"], "nope"),
+    ] {
+        let out = hijack(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?} lacks {says}: {err}");
+    }
+    // No arguments at all: the usage, on stdout, exit 0 (as before the CLI moved to clap).
+    let out = hijack(&[], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("Usage: hijack"),
+        "{}",
+        text(&out.stdout)
     );
 }

@@ -1,7 +1,11 @@
 //! The client side of a hijack: encode the upgrade request, parse the response, and decide —
 //! in one function, [`classify`] — whether the response switched protocols.
 
-use super::{Header, ProtoError, ResponseHead, has_token, header_values, own_headers, validate};
+use super::error::ProtoError;
+use super::message::{
+    Header, ResponseHead, encode_fields, has_token, header_list, header_values, own_headers,
+};
+use super::{authority, validate};
 
 /// Most informational (1xx other than 101) responses skipped before the final one (as Go).
 pub const MAX_INFORMATIONAL: usize = 5;
@@ -26,7 +30,7 @@ pub struct UpgradeRequest<'a> {
 /// Validate every caller value, then encode the request: start line, `Host`, `Connection:
 /// Upgrade`, `Upgrade`, the caller's fields, `Content-Length` when there is a body, the body.
 pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u8>, ProtoError> {
-    super::parse_authority(authority)?;
+    authority::parse_authority(authority)?;
     validate::method(req.method)?;
     validate::target(req.target)?;
     validate::protocol(req.upgrade)?;
@@ -45,7 +49,7 @@ pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u
     out.extend_from_slice(b"\r\nConnection: Upgrade\r\nUpgrade: ");
     out.extend_from_slice(req.upgrade.as_bytes());
     out.extend_from_slice(b"\r\n");
-    super::server::encode_fields(&mut out, req.headers);
+    encode_fields(&mut out, req.headers);
     if req.body.is_some() {
         out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
     }
@@ -109,7 +113,7 @@ pub enum Verdict {
 pub fn classify(head: &ResponseHead, protocol: &str) -> Verdict {
     match head.status {
         101 => {
-            let mut switched_to = super::header_list(&head.headers, "upgrade").peekable();
+            let mut switched_to = header_list(&head.headers, "upgrade").peekable();
             let named = switched_to.peek().is_some()
                 && switched_to.all(|p| p.eq_ignore_ascii_case(protocol.as_bytes()));
             if named && has_token(&head.headers, "connection", "upgrade") {

@@ -1,6 +1,6 @@
 //! Incremental head-end scanning: where does the head end, without re-scanning the buffer.
 
-use super::ProtoError;
+use super::error::ProtoError;
 
 /// Finds the end of a head (the blank line) in a buffer that grows between calls.
 ///

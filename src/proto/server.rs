@@ -1,7 +1,9 @@
 //! The server side of a hijack: parse the request head, list the protocols it offers, and
 //! encode the answers (the `101` that precedes a hijack, a plain response, a rejection).
 
-use super::{Header, ProtoError, RequestHead, has_token, header_list, own_headers, validate};
+use super::error::ProtoError;
+use super::message::{Header, RequestHead, encode_fields, has_token, header_list, own_headers};
+use super::validate;
 
 /// The answer to a head that could not be parsed (RFC 9112: 400 and close).
 pub const BAD_REQUEST: &[u8] =
@@ -87,14 +89,4 @@ pub fn encode_response(
     );
     out.extend_from_slice(body);
     Ok(out)
-}
-
-/// `Name: value\r\n` for each (already validated) field.
-pub(crate) fn encode_fields(out: &mut Vec<u8>, headers: &[Header]) {
-    for h in headers {
-        out.extend_from_slice(h.name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(&h.value);
-        out.extend_from_slice(b"\r\n");
-    }
 }

@@ -1,7 +1,8 @@
 //! Checks on caller input. Everything the caller gives is checked here before a byte is
 //! encoded, so a CR or LF in a value can never reach the wire (CVE-2019-9741, CVE-2020-26137).
 
-use super::{Header, ProtoError};
+use super::error::ProtoError;
+use super::message::Header;
 
 /// Fields a client request may not carry from the caller: the component writes them.
 pub const REQUEST_OWNED: &[&str] = &[

@@ -1,11 +1,14 @@
-//! Command-line parsing (no HTTP here: a URL is split into authority and target only).
+//! Command-line parsing with clap (no HTTP here: a URL is split into authority and target only).
+//!
+//! clap's structs are private to this file; [`parse`] turns them into [`Command`], the data the
+//! rest of the binary consumes.
 
 use anyhow::{Context, bail};
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
 
 /// What to run.
 pub enum Command {
-    Help,
     Dial(Dial),
     Serve(Serve),
     Demo,
@@ -48,73 +51,209 @@ pub struct Serve {
     pub action: Action,
 }
 
-pub fn parse(argv: &[String]) -> anyhow::Result<Command> {
-    match argv.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => Ok(Command::Help),
-        Some("dial") => parse_dial(&argv[1..]).map(Command::Dial),
-        Some("serve") => parse_serve(&argv[1..]).map(Command::Serve),
-        Some("demo") if argv.len() == 1 => Ok(Command::Demo),
-        Some(other) => bail!("unknown command {other:?}"),
+/// Parse the process's arguments. `--help`, `--version` and usage errors are answered by clap,
+/// which exits: 0 after help or the version, 2 after a usage error.
+pub fn parse() -> Command {
+    // No arguments at all: the help, on stdout, exit 0 (as before clap).
+    if std::env::args_os().len() <= 1 {
+        let _ = Cli::command().print_help();
+        std::process::exit(0);
     }
+    Cli::parse().into()
 }
 
-fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> anyhow::Result<&'a String> {
-    it.next().with_context(|| format!("{flag} needs a value"))
+/// Parse `argv` (program name first), returning clap's error instead of exiting.
+#[cfg(test)]
+fn try_parse_from<I, T>(argv: I) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(argv).map(Command::from)
 }
 
-fn parse_dial(argv: &[String]) -> anyhow::Result<Dial> {
-    let mut url = None;
-    let mut method = None;
-    let mut headers = Vec::new();
-    let mut data = None;
-    let mut upgrade = "tcp".to_string();
-    let mut head_timeout_ms = None;
-    let mut max_head_bytes = None;
-    let mut it = argv.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--method" | "-X" => method = Some(value(&mut it, arg)?.clone()),
-            "-H" | "--header" => {
-                let h = value(&mut it, arg)?;
-                let (name, v) = h
-                    .split_once(':')
-                    .with_context(|| format!("header {h:?} is not 'Name: value'"))?;
-                headers.push((name.trim().to_string(), v.trim_start().to_string()));
-            }
-            "--data" | "-d" => data = Some(value(&mut it, arg)?.clone()),
-            "--upgrade" => upgrade = value(&mut it, arg)?.clone(),
-            "--head-timeout" => {
-                head_timeout_ms = Some(
-                    value(&mut it, arg)?
-                        .parse()
-                        .context("--head-timeout: milliseconds")?,
-                )
-            }
-            "--max-head-bytes" => {
-                max_head_bytes = Some(
-                    value(&mut it, arg)?
-                        .parse()
-                        .context("--max-head-bytes: a number")?,
-                )
-            }
-            flag if flag.starts_with('-') => bail!("dial: unknown flag {flag:?}"),
-            _ if url.is_none() => url = Some(arg.clone()),
-            extra => bail!("dial: unexpected argument {extra:?}"),
+const ABOUT: &str = "HTTP/1.1 connection hijack, the exchange run in a WebAssembly component";
+
+const LONG_ABOUT: &str = "\
+HTTP/1.1 connection hijack, the exchange run in a WebAssembly component.
+
+  dial   ask a server to switch protocols (as `docker attach` does), then wire the
+         connection to stdin/stdout
+  serve  accept, switch, and echo or run a command on each connection (as `docker exec` does)
+  demo   both at once, in one process, on loopback";
+
+const EXIT_CODES: &str = "\
+Exit status: 0 on success; 1 when `dial`'s peer answered but did not switch protocols;
+2 on any other failure, usage errors included.";
+
+const DIAL_LONG_ABOUT: &str = "\
+Ask the server at URL to switch protocols, then wire the connection to stdin/stdout.
+
+The response head goes to stderr; the bytes that arrived with it, then the connection, go to
+stdout; stdin goes to the connection (EOF half-closes it).";
+
+const DIAL_EXIT_CODES: &str = "\
+Exit status: 0 when the peer closes, 1 if it did not switch, 2 on any other failure.";
+
+const SERVE_LONG_ABOUT: &str = "\
+Accept connections, switch protocols, and echo or run a command on each.
+
+Prints 'listening on IP:PORT' first; answers 101 to requests offering an accepted protocol
+(default tcp) and 426 to others.";
+
+#[derive(Parser)]
+#[command(
+    name = "hijack",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXIT_CODES,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Ask a server to switch protocols, then wire the connection to stdin/stdout
+    #[command(long_about = DIAL_LONG_ABOUT, after_help = DIAL_EXIT_CODES)]
+    Dial(DialArgs),
+    /// Accept, switch, and echo or run a command on each connection
+    #[command(long_about = SERVE_LONG_ABOUT)]
+    Serve(ServeArgs),
+    /// Dial and serve at once, in one process, on loopback
+    Demo,
+}
+
+// Every value-taking flag takes the next argument as its value, even one starting with '-', and
+// a flag given twice keeps the last value: as the hand-written parser did.
+#[derive(Args)]
+#[command(args_override_self = true)]
+struct DialArgs {
+    /// http://HOST[:PORT][/PATH[?QUERY]] (port 80 and target / by default)
+    #[arg(value_name = "URL", value_parser = parse_url)]
+    url: (String, u16, String),
+    /// Request method [default: GET, or POST with --data]
+    #[arg(short = 'X', long, value_name = "M", allow_hyphen_values = true)]
+    method: Option<String>,
+    /// A request header, 'Name: value' (repeatable)
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "Name: value",
+        value_parser = parse_header,
+        allow_hyphen_values = true
+    )]
+    headers: Vec<(String, String)>,
+    /// Request body (implies --method POST)
+    #[arg(short = 'd', long, value_name = "STRING", allow_hyphen_values = true)]
+    data: Option<String>,
+    /// Protocol to ask for in the Upgrade header
+    #[arg(
+        long,
+        value_name = "PROTO",
+        default_value = "tcp",
+        allow_hyphen_values = true
+    )]
+    upgrade: String,
+    /// How long to wait for the response head, in milliseconds
+    #[arg(long = "head-timeout", value_name = "MS", allow_hyphen_values = true)]
+    head_timeout_ms: Option<u64>,
+    /// Largest response head accepted, in bytes
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    max_head_bytes: Option<u32>,
+}
+
+#[derive(Args)]
+#[command(
+    args_override_self = true,
+    group(ArgGroup::new("action").required(true).args(["echo", "exec"]))
+)]
+struct ServeArgs {
+    /// Address to listen on, IP:PORT (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR", allow_hyphen_values = true)]
+    listen: SocketAddr,
+    /// A protocol to switch to (repeatable)
+    #[arg(
+        long = "upgrade",
+        value_name = "PROTO",
+        default_value = "tcp",
+        allow_hyphen_values = true
+    )]
+    upgrades: Vec<String>,
+    /// Echo each connection's bytes back
+    #[arg(long)]
+    echo: bool,
+    /// Run CMD [ARGS...] on each connection, its stdin/stdout wired to it
+    ///
+    /// Takes the rest of the command line as the command and its arguments, '-'-prefixed ones
+    /// included (`--exec sh -c 'tr a-z A-Z'`), so it comes last.
+    #[arg(
+        long,
+        value_name = "CMD",
+        num_args = 1..,
+        allow_hyphen_values = true
+    )]
+    exec: Option<Vec<String>>,
+}
+
+impl From<Cli> for Command {
+    fn from(cli: Cli) -> Self {
+        match cli.command {
+            Sub::Dial(d) => Command::Dial(d.into()),
+            Sub::Serve(s) => Command::Serve(s.into()),
+            Sub::Demo => Command::Demo,
         }
     }
-    let url = url.context("dial needs a URL")?;
-    let (host, port, target) = split_url(&url)?;
-    Ok(Dial {
-        host,
-        port,
-        target,
-        method: method.unwrap_or_else(|| if data.is_some() { "POST" } else { "GET" }.into()),
-        headers,
-        data,
-        upgrade,
-        head_timeout_ms,
-        max_head_bytes,
-    })
+}
+
+impl From<DialArgs> for Dial {
+    fn from(a: DialArgs) -> Self {
+        let (host, port, target) = a.url;
+        let method = a
+            .method
+            .unwrap_or_else(|| if a.data.is_some() { "POST" } else { "GET" }.into());
+        Dial {
+            host,
+            port,
+            target,
+            method,
+            headers: a.headers,
+            data: a.data,
+            upgrade: a.upgrade,
+            head_timeout_ms: a.head_timeout_ms,
+            max_head_bytes: a.max_head_bytes,
+        }
+    }
+}
+
+impl From<ServeArgs> for Serve {
+    fn from(a: ServeArgs) -> Self {
+        // The group makes exactly one of --echo and --exec present; num_args makes --exec's
+        // command non-empty.
+        let action = match a.exec {
+            Some(cmd) => Action::Exec(cmd),
+            None => Action::Echo,
+        };
+        Serve {
+            listen: a.listen,
+            upgrades: a.upgrades,
+            action,
+        }
+    }
+}
+
+/// `-H 'Name: value'`: split at the first ':', the name trimmed, the value's leading blanks dropped.
+fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (name, v) = h
+        .split_once(':')
+        .ok_or_else(|| format!("header {h:?} is not 'Name: value'"))?;
+    Ok((name.trim().to_string(), v.trim_start().to_string()))
+}
+
+fn parse_url(url: &str) -> Result<(String, u16, String), String> {
+    split_url(url).map_err(|e| format!("{e:#}"))
 }
 
 /// `http://host[:port][/path?query]` into host, port (default 80) and target (default `/`).
@@ -150,42 +289,6 @@ fn split_url(url: &str) -> anyhow::Result<(String, u16, String)> {
     Ok((host.to_string(), port, target))
 }
 
-fn parse_serve(argv: &[String]) -> anyhow::Result<Serve> {
-    let mut listen = None;
-    let mut upgrades = Vec::new();
-    let mut action = None;
-    let mut it = argv.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--listen" => {
-                let v = value(&mut it, arg)?;
-                listen = Some(
-                    v.parse()
-                        .with_context(|| format!("--listen {v:?}: expected IP:PORT"))?,
-                );
-            }
-            "--upgrade" => upgrades.push(value(&mut it, arg)?.clone()),
-            "--echo" => action = Some(Action::Echo),
-            "--exec" => {
-                let cmd: Vec<String> = it.by_ref().cloned().collect();
-                if cmd.is_empty() {
-                    bail!("--exec needs a command");
-                }
-                action = Some(Action::Exec(cmd));
-            }
-            other => bail!("serve: unexpected argument {other:?}"),
-        }
-    }
-    if upgrades.is_empty() {
-        upgrades.push("tcp".into());
-    }
-    Ok(Serve {
-        listen: listen.context("serve needs --listen IP:PORT")?,
-        upgrades,
-        action: action.context("serve needs --echo or --exec CMD")?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::split_url;
@@ -208,5 +311,260 @@ mod tests {
         assert!(split_url("https://x:1/").is_err());
         assert!(split_url("http://:1/").is_err());
         assert!(split_url("http://x:99999/").is_err());
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::{Action, Command, Dial, Serve, try_parse_from};
+
+    fn dial(args: &[&str]) -> Dial {
+        match try_parse_from([&["hijack", "dial"], args].concat()) {
+            Ok(Command::Dial(d)) => d,
+            Ok(_) => panic!("{args:?}: not dial"),
+            Err(e) => panic!("{args:?}: {e}"),
+        }
+    }
+
+    fn serve(args: &[&str]) -> Serve {
+        match try_parse_from([&["hijack", "serve"], args].concat()) {
+            Ok(Command::Serve(s)) => s,
+            Ok(_) => panic!("{args:?}: not serve"),
+            Err(e) => panic!("{args:?}: {e}"),
+        }
+    }
+
+    fn usage_error(args: &[&str]) -> clap::error::ErrorKind {
+        match try_parse_from([&["hijack"], args].concat()) {
+            Ok(_) => panic!("{args:?} parsed"),
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+                e.kind()
+            }
+        }
+    }
+
+    #[test]
+    fn dial_defaults() {
+        let d = dial(&["http://h"]);
+        assert_eq!((d.host.as_str(), d.port, d.target.as_str()), ("h", 80, "/"));
+        assert_eq!(d.authority(), "h:80");
+        assert_eq!(d.method, "GET");
+        assert!(d.headers.is_empty() && d.data.is_none());
+        assert_eq!(d.upgrade, "tcp");
+        assert_eq!((d.head_timeout_ms, d.max_head_bytes), (None, None));
+        assert_eq!(dial(&["http://[::1]:8/x"]).authority(), "[::1]:8");
+    }
+
+    #[test]
+    fn dial_flags_long_and_short() {
+        let d = dial(&[
+            "http://127.0.0.1:2375/a?b=1",
+            "-X",
+            "PUT",
+            "-H",
+            "  X-A :  b: c ",
+            "--header",
+            "X-Empty:",
+            "-d",
+            "-body",
+            "--upgrade",
+            "h2c",
+            "--head-timeout",
+            "1500",
+            "--max-head-bytes",
+            "4096",
+        ]);
+        assert_eq!(d.method, "PUT");
+        assert_eq!(
+            d.headers,
+            [
+                ("X-A".to_string(), "b: c ".to_string()),
+                ("X-Empty".to_string(), String::new())
+            ]
+        );
+        assert_eq!(d.data.as_deref(), Some("-body"));
+        assert_eq!(d.upgrade, "h2c");
+        assert_eq!(
+            (d.head_timeout_ms, d.max_head_bytes),
+            (Some(1500), Some(4096))
+        );
+        let d = dial(&["--method", "PATCH", "--data", "x", "http://h"]);
+        assert_eq!((d.method.as_str(), d.data.as_deref()), ("PATCH", Some("x")));
+    }
+
+    #[test]
+    fn dial_data_implies_post_and_last_flag_wins() {
+        assert_eq!(dial(&["http://h", "--data", "x"]).method, "POST");
+        assert_eq!(dial(&["http://h", "-d", ""]).method, "POST");
+        let d = dial(&[
+            "http://h",
+            "--upgrade",
+            "a",
+            "--upgrade",
+            "b",
+            "-X",
+            "A",
+            "-X",
+            "B",
+        ]);
+        assert_eq!((d.upgrade.as_str(), d.method.as_str()), ("b", "B"));
+    }
+
+    #[test]
+    fn dial_usage_errors() {
+        use clap::error::ErrorKind::*;
+        assert_eq!(usage_error(&["dial"]), MissingRequiredArgument);
+        assert_eq!(
+            usage_error(&["dial", "http://h", "-H", "no colon"]),
+            ValueValidation
+        );
+        assert_eq!(usage_error(&["dial", "ftp://h/"]), ValueValidation);
+        assert_eq!(
+            usage_error(&["dial", "http://h", "http://g"]),
+            UnknownArgument
+        );
+        assert_eq!(
+            usage_error(&["dial", "http://h", "--nope"]),
+            UnknownArgument
+        );
+        assert_eq!(
+            usage_error(&["dial", "http://h", "--head-timeout", "x"]),
+            ValueValidation
+        );
+        assert_eq!(
+            usage_error(&["dial", "http://h", "--max-head-bytes", "-1"]),
+            ValueValidation
+        );
+        assert_eq!(usage_error(&["dial", "http://h", "-d"]), InvalidValue);
+    }
+
+    #[test]
+    fn serve_echo_and_upgrades() {
+        let s = serve(&["--listen", "127.0.0.1:0", "--echo"]);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(s.upgrades, ["tcp"]);
+        assert!(matches!(s.action, Action::Echo));
+        let s = serve(&[
+            "--upgrade",
+            "a",
+            "--echo",
+            "--upgrade",
+            "b",
+            "--listen",
+            "[::1]:9",
+        ]);
+        assert_eq!(s.upgrades, ["a", "b"]);
+        assert_eq!(s.listen.to_string(), "[::1]:9");
+    }
+
+    #[test]
+    fn serve_exec_takes_the_rest_of_the_line() {
+        let s = serve(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--upgrade",
+            "x",
+            "--exec",
+            "sh",
+            "-c",
+            "tr a-z A-Z",
+            "--echo",
+            "--",
+            "--help",
+            "-V",
+        ]);
+        assert_eq!(s.upgrades, ["x"]);
+        match s.action {
+            Action::Exec(cmd) => assert_eq!(
+                cmd,
+                ["sh", "-c", "tr a-z A-Z", "--echo", "--", "--help", "-V"]
+            ),
+            Action::Echo => panic!("echo"),
+        }
+        match serve(&["--listen", "127.0.0.1:0", "--exec", "--version"]).action {
+            Action::Exec(cmd) => assert_eq!(cmd, ["--version"]),
+            Action::Echo => panic!("echo"),
+        }
+    }
+
+    #[test]
+    fn serve_usage_errors() {
+        use clap::error::ErrorKind::*;
+        assert_eq!(usage_error(&["serve", "--echo"]), MissingRequiredArgument);
+        assert_eq!(
+            usage_error(&["serve", "--listen", "127.0.0.1:0"]),
+            MissingRequiredArgument
+        );
+        assert_eq!(
+            usage_error(&["serve", "--listen", "127.0.0.1:0", "--exec"]),
+            InvalidValue
+        );
+        assert_eq!(
+            usage_error(&[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--echo",
+                "--exec",
+                "cat"
+            ]),
+            ArgumentConflict
+        );
+        assert_eq!(
+            usage_error(&["serve", "--listen", "localhost:1", "--echo"]),
+            ValueValidation
+        );
+        assert_eq!(
+            usage_error(&["serve", "--listen", "127.0.0.1:0", "--echo", "x"]),
+            UnknownArgument
+        );
+    }
+
+    #[test]
+    fn demo_help_version() {
+        assert!(matches!(
+            try_parse_from(["hijack", "demo"]),
+            Ok(Command::Demo)
+        ));
+        assert_eq!(
+            usage_error(&["demo", "x"]),
+            clap::error::ErrorKind::UnknownArgument
+        );
+        assert_eq!(
+            usage_error(&["nope"]),
+            clap::error::ErrorKind::InvalidSubcommand
+        );
+        for argv in [
+            &["--help"][..],
+            &["-h"],
+            &["help"],
+            &["dial", "--help"],
+            &["help", "serve"],
+        ] {
+            match try_parse_from([&["hijack"], argv].concat()) {
+                Err(e) => {
+                    assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{argv:?}");
+                    assert_eq!(e.exit_code(), 0);
+                }
+                Ok(_) => panic!("{argv:?} parsed"),
+            }
+        }
+        match try_parse_from(["hijack", "--version"]) {
+            Err(e) => {
+                assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
+                assert_eq!(
+                    e.to_string(),
+                    format!("hijack {}\n", env!("CARGO_PKG_VERSION"))
+                );
+            }
+            Ok(_) => panic!("--version parsed"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -20,28 +20,9 @@ const EXIT_NOT_SWITCHED: u8 = 1;
 /// Exit status for any other failure, usage errors included.
 const EXIT_FAILURE: u8 = 2;
 
-const USAGE: &str = "\
-usage:
-  hijack dial URL [--method M] [-H 'Name: value']... [--data STRING] [--upgrade PROTO]
-              [--head-timeout MS] [--max-head-bytes N]
-  hijack serve --listen ADDR [--upgrade PROTO]... (--echo | --exec CMD [ARGS...])
-  hijack demo
-
-dial: the response head goes to stderr; the bytes that arrived with it, then the connection,
-      go to stdout; stdin goes to the connection (EOF half-closes it); exit 0 when the peer
-      closes, 1 if it did not switch, 2 on any other failure.
-serve: prints 'listening on IP:PORT' first; answers 101 to requests offering an accepted
-      protocol (default tcp) and 426 to others.";
-
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let command = match args::parse(&argv) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hijack: {e}\n\n{USAGE}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
+    // Help, the version and usage errors are answered here, by clap (exit 0, 0 and 2).
+    let command = args::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,10 +35,6 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(async move {
         match command {
-            args::Command::Help => {
-                println!("{USAGE}");
-                Ok(0)
-            }
             args::Command::Dial(d) => dial::run(d).await,
             args::Command::Serve(s) => serve::run(s).await.map(|()| 0),
             args::Command::Demo => demo::run().await.map(|()| 0),

@@ -1,0 +1,18 @@
+//! Native tests of the sans-IO core, `wasi_hijack::proto`, in one test binary:
+//!
+//! - `support`: the shared helpers and the table of heads;
+//! - `scan`: the table, every prefix of each head, head and tail in one buffer, the head cap;
+//! - `splits`: read splits as property tests, against a reference scanner;
+//! - `classify`: the upgrade rules of `classify`, body plans, `parse_length`, canned answers;
+//! - `request`: the exact bytes (and refusals) of `encode_request`, and authorities;
+//! - `server`: `parse_request`, `upgrade_protocols`, `encode_switch` and `encode_response`.
+//!
+//! No I/O here: the component and the host are tested in the `client` and `server` test
+//! binaries (`tests/client.rs`, `tests/server.rs`).
+
+mod classify;
+mod request;
+mod scan;
+mod server;
+mod splits;
+mod support;
