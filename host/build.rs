@@ -58,37 +58,37 @@ fn main() {
 }
 
 /// Drop the component's top-level `component-name` custom section: debug names, as
-/// `strip = true` drops them from the core module (wit-component adds them after it).
-/// Every other byte is kept as it is.
-fn strip_names(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut out = bytes.get(..8)?.to_vec();
-    let mut at = 8;
-    while at < bytes.len() {
-        let start = at;
-        let id = bytes[at];
-        at += 1;
-        let (size, len) = leb128(bytes.get(at..)?)?;
-        at += len;
-        let payload = bytes.get(at..at.checked_add(size)?)?;
-        at += size;
-        let is_names = id == 0
-            && leb128(payload)
-                .is_some_and(|(n, l)| payload.get(l..l + n) == Some(b"component-name"));
-        if !is_names {
-            out.extend_from_slice(&bytes[start..at]);
+/// `strip = true` drops them from the core module (wit-component adds them after it). Every
+/// other section, nested modules and components included, is copied as it is.
+fn strip_names(bytes: &[u8]) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
+    use wasmparser::{Parser, Payload};
+    let mut out = wasm_encoder::Component::new();
+    // Payloads of nested modules and components follow their section: skip them, the
+    // section's raw bytes already hold them.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        let nested = matches!(
+            payload,
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. }
+        );
+        if depth == 0 {
+            let is_names =
+                matches!(&payload, Payload::CustomSection(c) if c.name() == "component-name");
+            if let Some((id, range)) = payload.as_section()
+                && !is_names
+            {
+                out.section(&wasm_encoder::RawSection {
+                    id,
+                    data: &bytes[range],
+                });
+            }
+        }
+        if nested {
+            depth += 1;
+        } else if let Payload::End(_) = payload {
+            depth = depth.saturating_sub(1);
         }
     }
-    Some(out)
-}
-
-/// An unsigned LEB128 value and how many bytes it took.
-fn leb128(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value = 0usize;
-    for (i, b) in bytes.iter().take(5).enumerate() {
-        value |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
+    Ok(out.finish())
 }

@@ -1,41 +1,42 @@
 //! wit-bindgen glue only: converts between the WIT types and the crate's own, and maps the
 //! WIT exports onto [`crate::exchange`]. No protocol logic and no WASI calls live here.
 
-#![allow(unsafe_code, missing_docs)] // generated bindings
-
 use crate::exchange::{self, client, server};
 use crate::net::NetError;
 use crate::proto::{self, ProtoError};
+use bindings::exports::hijack::http::client as wit_client;
+use bindings::exports::hijack::http::server as wit_server;
+use bindings::exports::hijack::http::types as wit;
 use std::cell::RefCell;
-
-wit_bindgen::generate!({
-    path: "wit",
-    world: "hijack",
-    with: {
-        "wasi:io/error@0.2.12": wasip2::io::error,
-        "wasi:io/poll@0.2.12": wasip2::io::poll,
-        "wasi:io/streams@0.2.12": wasip2::io::streams,
-        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "wasi:sockets/network@0.2.12": wasip2::sockets::network,
-        "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
-        "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
-        "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
-        "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
-    },
-});
-
-use exports::hijack::http::client as wit_client;
-use exports::hijack::http::server as wit_server;
-use exports::hijack::http::types as wit;
 use wasip2::sockets::network::IpSocketAddress;
 
-/// Largest `max-head-bytes` a caller may ask for (16 MiB).
-const MAX_HEAD_BYTES_CAP: u32 = 16 << 20;
-/// Largest `max-headers` a caller may ask for.
-const MAX_HEADERS_CAP: u32 = 10_000;
+/// The code wit-bindgen generates from `wit/hijack.wit`, and the export of [`Component`]. The
+/// generated code holds the ABI's `unsafe` and undocumented items; this module alone is
+/// allowed them.
+#[allow(unsafe_code, missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "hijack",
+        with: {
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+            "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+            "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
+            "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
+            "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
+            "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
+        },
+    });
 
+    use super::Component;
+    export!(Component);
+}
+
+/// The type the component's exports are implemented on.
 struct Component;
-export!(Component);
 
 impl wit_client::Guest for Component {
     fn hijack(
@@ -55,7 +56,7 @@ impl wit_client::Guest for Component {
         let connect_ms = options
             .connect_timeout_ms
             .unwrap_or(proto::DEFAULT_CONNECT_TIMEOUT_MS);
-        let (head, hijacked) = client::hijack(&authority, &req, &limits, connect_ms)?;
+        let (head, hijacked) = client::blocking_hijack(&authority, &req, &limits, connect_ms)?;
         Ok((response_out(head), hijacked_out(hijacked)))
     }
 }
@@ -72,7 +73,7 @@ impl wit_server::GuestListener for Listener {
         address: IpSocketAddress,
         limits: wit::Limits,
     ) -> Result<wit_server::Listener, wit::Error> {
-        let listener = server::Listener::bind(address, self::limits(limits)?)?;
+        let listener = server::Listener::blocking_bind(address, self::limits(limits)?)?;
         Ok(wit_server::Listener::new(Listener(RefCell::new(listener))))
     }
 
@@ -81,7 +82,7 @@ impl wit_server::GuestListener for Listener {
     }
 
     fn accept(&self) -> Result<wit_server::Incoming, wit::Error> {
-        let incoming = self.0.borrow_mut().accept()?;
+        let incoming = self.0.borrow_mut().blocking_accept()?;
         Ok(wit_server::Incoming::new(Incoming(RefCell::new(incoming))))
     }
 }
@@ -100,13 +101,8 @@ impl wit_server::GuestIncoming for Incoming {
         }
     }
 
-    fn remote_address(&self) -> IpSocketAddress {
-        self.0.borrow().remote().unwrap_or(IpSocketAddress::Ipv4(
-            wasip2::sockets::network::Ipv4SocketAddress {
-                port: 0,
-                address: (0, 0, 0, 0),
-            },
-        ))
+    fn remote_address(&self) -> Option<IpSocketAddress> {
+        self.0.borrow().remote()
     }
 
     fn upgrade_protocols(&self) -> Vec<String> {
@@ -117,7 +113,7 @@ impl wit_server::GuestIncoming for Incoming {
         let headers = headers_in(response.headers);
         self.0
             .borrow_mut()
-            .respond(response.status, &response.reason, &headers, &body)?;
+            .blocking_respond(response.status, &response.reason, &headers, &body)?;
         Ok(())
     }
 
@@ -127,30 +123,17 @@ impl wit_server::GuestIncoming for Incoming {
         headers: Vec<wit::Header>,
     ) -> Result<wit::Hijacked, wit::Error> {
         let headers = headers_in(headers);
-        let hijacked = self.0.borrow_mut().hijack(&protocol, &headers)?;
+        let hijacked = self.0.borrow_mut().blocking_hijack(&protocol, &headers)?;
         Ok(hijacked_out(hijacked))
     }
 }
 
 fn limits(l: wit::Limits) -> Result<proto::Limits, wit::Error> {
-    let d = proto::Limits::default();
-    let capped = |v: Option<u32>, cap: u32, default: usize, what: &str| match v {
-        None => Ok(default),
-        Some(v) if v <= cap => Ok(v as usize),
-        Some(v) => Err(wit::Error::InvalidInput(format!(
-            "{what} {v} is above {cap}"
-        ))),
-    };
-    Ok(proto::Limits {
-        max_head_bytes: capped(
-            l.max_head_bytes,
-            MAX_HEAD_BYTES_CAP,
-            d.max_head_bytes,
-            "max-head-bytes",
-        )?,
-        max_headers: capped(l.max_headers, MAX_HEADERS_CAP, d.max_headers, "max-headers")?,
-        head_timeout_ms: l.head_timeout_ms.unwrap_or(d.head_timeout_ms),
-    })
+    Ok(proto::Limits::from_options(
+        l.max_head_bytes,
+        l.max_headers,
+        l.head_timeout_ms,
+    )?)
 }
 
 fn headers_in(headers: Vec<wit::Header>) -> Vec<proto::Header> {

@@ -268,3 +268,75 @@ async fn a_client_that_misses_the_head_deadline_is_closed_unanswered() -> anyhow
     drop(later.await??);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_incoming_closes_its_connection_and_releases_its_handles() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let baseline = instance.open_handles();
+    let mut client = TcpStream::connect(addr).await?;
+    client.write_all(UPGRADE_REQUEST).await?;
+    let incoming = accept(&mut instance, &listener).await?;
+    assert!(
+        instance.open_handles() > baseline,
+        "the connection holds handles"
+    );
+    drop(incoming);
+    // Released at the instance's next call: the client sees the close, unanswered.
+    instance.release_dropped().await?;
+    assert_eq!(read_to_end(&mut client).await, b"");
+    assert_eq!(instance.open_handles(), baseline);
+
+    // The same happens on the next ordinary call, without asking.
+    let mut second = TcpStream::connect(addr).await?;
+    second.write_all(UPGRADE_REQUEST).await?;
+    drop(accept(&mut instance, &listener).await?);
+    let mut third = TcpStream::connect(addr).await?;
+    third.write_all(UPGRADE_REQUEST).await?;
+    let kept = accept(&mut instance, &listener).await?;
+    assert_eq!(read_to_end(&mut second).await, b"");
+    let stream = instance.hijack(kept, "tcp", Vec::new()).await?;
+    drop(stream);
+    assert_eq!(
+        read_to_end(&mut third).await,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    );
+    assert_eq!(instance.open_handles(), baseline);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_listener_closes_pending_heads_and_frees_everything() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let before_listen = {
+        // The listener's own handles are all this instance holds.
+        let held = instance.open_handles();
+        assert!(held > 0);
+        held
+    };
+    // One head still arriving when the listener goes is closed with it; one accepted
+    // request outlives its listener.
+    let mut pending = TcpStream::connect(addr).await?;
+    pending.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut accepted = TcpStream::connect(addr).await?;
+    accepted.write_all(UPGRADE_REQUEST).await?;
+    let incoming = accept(&mut instance, &listener).await?;
+    drop(listener);
+    instance.release_dropped().await?;
+    assert_eq!(read_to_end(&mut pending).await, b"");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the listening socket is closed"
+    );
+    let stream = instance.hijack(incoming, "tcp", Vec::new()).await?;
+    drop(stream);
+    assert!(read_head(&mut accepted).await.starts_with(b"HTTP/1.1 101 "));
+    assert_eq!(
+        instance.open_handles(),
+        0,
+        "was {before_listen} with the listener"
+    );
+    Ok(())
+}

@@ -1,18 +1,49 @@
 //! The host's error: the component's typed error, or a failure of the runtime itself.
+//!
+//! [`Error`]'s `Display` is one line that already says what went wrong and why; the cause,
+//! when there is one, stays reachable through [`std::error::Error::source`] (for logging the
+//! whole chain, or downcasting).
 
-use crate::HijackError;
+use crate::{ErrorCode, HijackError, Refusal};
 use std::fmt;
 
+/// A boxed cause, as the runtime gives it.
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why a host call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The component refused or failed the exchange; nothing was handed over.
-    #[error("{}", describe(.0))]
+    /// The component refused or failed the exchange: its typed error. Nothing was handed
+    /// over.
     Hijack(HijackError),
-    /// wasmtime failed: compiling, instantiating, a trap, or the resource table.
-    #[error("runtime: {0}")]
-    Runtime(String),
+    /// The component trapped (a bug in it, or a resource limit); the instance must not be
+    /// used again.
+    Trap(RuntimeError),
+    /// wasmtime failed otherwise: compiling, linking, instantiating, a host call.
+    Runtime(RuntimeError),
+    /// A handle the component returned was not where it should be in the resource table.
+    Table(wasmtime::component::ResourceTableError),
+}
+
+/// A failure of wasmtime, with its first line kept for `Display` and the whole error as the
+/// source.
+#[derive(Debug)]
+pub struct RuntimeError {
+    line: String,
+    cause: Cause,
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+impl std::error::Error for RuntimeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.cause)
+    }
 }
 
 impl Error {
@@ -20,13 +51,74 @@ impl Error {
     pub fn hijack(&self) -> Option<&HijackError> {
         match self {
             Self::Hijack(e) => Some(e),
-            Self::Runtime(_) => None,
+            _ => None,
         }
     }
 
-    /// Whether a deadline passed.
+    /// Whether a deadline passed (connect, a head, or an answer).
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Hijack(HijackError::Timeout))
+    }
+
+    /// Whether the peer answered with a final response that does not switch protocols; the
+    /// response is in [`Error::refusal`].
+    pub fn is_not_switched(&self) -> bool {
+        self.refusal().is_some()
+    }
+
+    /// The response that refused the switch (its head and the first bytes of its body).
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Self::Hijack(HijackError::NotSwitched(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether the peer answered `101` without switching to the protocol asked for.
+    pub fn is_invalid_switch(&self) -> bool {
+        matches!(self, Self::Hijack(HijackError::InvalidSwitch(_)))
+    }
+
+    /// Whether caller input was refused before any byte was sent.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, Self::Hijack(HijackError::InvalidInput(_)))
+    }
+
+    /// Whether the runtime denied a network use (the [`NetPolicy`](crate::NetPolicy) did not
+    /// allow the address, or name lookups).
+    pub fn is_denied(&self) -> bool {
+        match self {
+            Self::Hijack(
+                HijackError::Connect(code) | HijackError::Socket(code) | HijackError::Dns(code),
+            ) => matches!(code, ErrorCode::AccessDenied),
+            _ => false,
+        }
+    }
+
+    /// Whether the component trapped.
+    pub fn is_trap(&self) -> bool {
+        matches!(self, Self::Trap(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hijack(e) => f.write_str(&describe(e)),
+            Self::Trap(e) => write!(f, "the component trapped: {e}"),
+            Self::Runtime(e) => write!(f, "runtime: {e}"),
+            Self::Table(e) => write!(f, "resource table: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Hijack(_) => None,
+            Self::Trap(e) | Self::Runtime(e) => Some(e),
+            Self::Table(e) => Some(e),
+        }
     }
 }
 
@@ -38,13 +130,27 @@ impl From<HijackError> for Error {
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
-        Self::Runtime(format!("{e:?}"))
+        // A trap's top-level message is its wasm backtrace; the trap itself says what happened.
+        let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string());
+        let line = trap.clone().unwrap_or_else(|| {
+            let text = e.to_string();
+            text.lines().next().unwrap_or_default().to_owned()
+        });
+        let error = RuntimeError {
+            line,
+            cause: e.into_boxed_dyn_error(),
+        };
+        if trap.is_some() {
+            Self::Trap(error)
+        } else {
+            Self::Runtime(error)
+        }
     }
 }
 
 impl From<wasmtime::component::ResourceTableError> for Error {
     fn from(e: wasmtime::component::ResourceTableError) -> Self {
-        Self::Runtime(e.to_string())
+        Self::Table(e)
     }
 }
 
@@ -63,7 +169,7 @@ impl fmt::Display for Describe<'_> {
             E::Dns(code) => write!(f, "name lookup failed: {}", code.name()),
             E::Connect(code) => write!(f, "connect failed: {}", code.name()),
             E::Socket(code) => write!(f, "socket error: {}", code.name()),
-            E::Io(why) => write!(f, "i/o error: {why}"),
+            E::Io(why) => write!(f, "i/o error: {}", first_line(why)),
             E::Timeout => f.write_str("timed out"),
             E::ClosedBeforeHead => {
                 f.write_str("the peer closed the connection before a response head")
@@ -84,4 +190,9 @@ impl fmt::Display for Describe<'_> {
             ),
         }
     }
+}
+
+/// The runtime's descriptions of stream errors are debug strings and may span lines.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
 }

@@ -3,7 +3,7 @@
 //! Least privilege: a [`NetPolicy`] starts empty (wasmtime's own default denies all sockets)
 //! and the caller adds exactly what it was told to reach.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// What the component may do on the network.
@@ -65,12 +65,4 @@ impl NetPolicy {
             _ => false,
         }
     }
-}
-
-/// Whether `host` is an IP literal rather than a name.
-pub fn is_ip_literal(host: &str) -> bool {
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_ok()
 }

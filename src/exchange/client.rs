@@ -1,7 +1,9 @@
 //! The client exchange: dial, send the upgrade request, read responses until a final one,
 //! and hand over only on a validated switch.
 
-use super::{Error, Hijacked, READ_CHUNK, read_head};
+use super::error::Error;
+use super::handoff::Hijacked;
+use super::read::{READ_CHUNK, blocking_read_head};
 use crate::net::{self, Conn, Deadline};
 use crate::proto::client::{
     BodyPlan, MAX_INFORMATIONAL, MAX_REFUSAL_BODY, UpgradeRequest, Verdict, classify,
@@ -13,7 +15,7 @@ use crate::proto::{Limits, ProtoError, ResponseHead, parse_authority};
 const REFUSAL_BODY_MS: u64 = 2_000;
 
 /// Run the client exchange against `authority`.
-pub fn hijack(
+pub fn blocking_hijack(
     authority: &str,
     req: &UpgradeRequest<'_>,
     limits: &Limits,
@@ -23,15 +25,18 @@ pub fn hijack(
     let request = encode_request(authority, req)?;
     let target = parse_authority(authority)?;
     let connect_deadline = Deadline::after_ms(connect_timeout_ms);
-    let addrs = net::resolve(target.host, connect_deadline)?;
-    let conn = net::connect(&addrs, target.port, connect_deadline)?;
+    let addrs = match target.ip() {
+        Some(ip) => vec![net::ip_address(ip)],
+        None => net::blocking_resolve(target.host, connect_deadline)?,
+    };
+    let conn = net::blocking_connect(&addrs, target.port, connect_deadline)?;
 
     let deadline = Deadline::after_ms(limits.head_timeout_ms);
-    conn.write_all(&request, deadline)?;
+    conn.blocking_write_all(&request, deadline)?;
     let mut buf = Vec::new();
     let mut informational = 0;
     loop {
-        let end = read_head(&conn, &mut buf, limits.max_head_bytes, deadline)?;
+        let end = blocking_read_head(&conn, &mut buf, limits.max_head_bytes, deadline)?;
         let head = parse_response(&buf[..end], limits.max_headers)?;
         match classify(&head, req.upgrade) {
             Verdict::Switched => {
@@ -47,7 +52,7 @@ pub fn hijack(
             }
             Verdict::InvalidSwitch => return Err(Error::InvalidSwitch(head)),
             Verdict::Refused(plan) => {
-                let body = refusal_body(&conn, buf.split_off(end), plan, deadline);
+                let body = blocking_refusal_body(&conn, buf.split_off(end), plan, deadline);
                 return Err(Error::NotSwitched(head, body));
             }
         }
@@ -56,7 +61,12 @@ pub fn hijack(
 
 /// The first bytes of a refusal's body, best effort: what arrived with the head, plus what
 /// follows within a short wait, as the framing says, capped at [`MAX_REFUSAL_BODY`].
-fn refusal_body(conn: &Conn, mut body: Vec<u8>, plan: BodyPlan, deadline: Deadline) -> Vec<u8> {
+fn blocking_refusal_body(
+    conn: &Conn,
+    mut body: Vec<u8>,
+    plan: BodyPlan,
+    deadline: Deadline,
+) -> Vec<u8> {
     let want = match plan {
         BodyPlan::None => 0,
         BodyPlan::AsBuffered => body.len(),
@@ -66,7 +76,7 @@ fn refusal_body(conn: &Conn, mut body: Vec<u8>, plan: BodyPlan, deadline: Deadli
     .min(MAX_REFUSAL_BODY);
     let deadline = deadline.min(Deadline::after_ms(REFUSAL_BODY_MS));
     while body.len() < want {
-        match conn.read((want - body.len()).min(READ_CHUNK), deadline) {
+        match conn.blocking_read((want - body.len()).min(READ_CHUNK), deadline) {
             Ok(Some(bytes)) => body.extend_from_slice(&bytes),
             _ => break,
         }

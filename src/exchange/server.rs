@@ -2,8 +2,10 @@
 //! connections whose head is complete, and the answers to them (a response, or a switch and
 //! the handoff).
 
-use super::{Error, Hijacked, READ_CHUNK};
-use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Read};
+use super::error::Error;
+use super::handoff::Hijacked;
+use super::read::READ_CHUNK;
+use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Received};
 use crate::proto::server::{
     BAD_REQUEST, HEAD_TOO_LARGE, encode_response, encode_switch, parse_request, upgrade_protocols,
 };
@@ -50,10 +52,10 @@ impl Pending {
             }
             let room = self.scanner.room(self.buf.len()).min(READ_CHUNK);
             match self.conn.try_read(room) {
-                Ok(Read::Data(bytes)) => self.buf.extend_from_slice(&bytes),
-                Ok(Read::Empty) if self.deadline.passed() => return Progress::Gone,
-                Ok(Read::Empty) => return Progress::Waiting,
-                Ok(Read::Closed) | Err(_) => return Progress::Gone,
+                Ok(Received::Data(bytes)) => self.buf.extend_from_slice(&bytes),
+                Ok(Received::Empty) if self.deadline.passed() => return Progress::Gone,
+                Ok(Received::Empty) => return Progress::Waiting,
+                Ok(Received::Closed) | Err(_) => return Progress::Gone,
             }
         }
     }
@@ -70,9 +72,9 @@ impl Pending {
 
 impl Listener {
     /// Bind and listen on `addr`.
-    pub fn bind(addr: IpSocketAddress, limits: Limits) -> Result<Self, Error> {
+    pub fn blocking_bind(addr: IpSocketAddress, limits: Limits) -> Result<Self, Error> {
         Ok(Self {
-            listening: Listening::bind(addr)?,
+            listening: Listening::blocking_bind(addr)?,
             limits,
             pending: Vec::new(),
         })
@@ -85,7 +87,7 @@ impl Listener {
 
     /// The next connection whose request head is complete. Heads arrive concurrently: a
     /// connection that stalls waits in `pending` while others complete.
-    pub fn accept(&mut self) -> Result<Incoming, Error> {
+    pub fn blocking_accept(&mut self) -> Result<Incoming, Error> {
         loop {
             while let Some(conn) = self.listening.try_accept()? {
                 self.pending.push(Pending {
@@ -108,7 +110,7 @@ impl Listener {
             }
             let earliest = self.pending.iter().map(|p| p.deadline).min();
             self.listening
-                .wait(self.pending.iter().map(|p| &p.conn), earliest);
+                .blocking_wait(self.pending.iter().map(|p| &p.conn), earliest);
         }
     }
 }
@@ -157,7 +159,7 @@ impl Incoming {
     }
 
     /// Answer with a final response and close. Input is checked before anything is sent.
-    pub fn respond(
+    pub fn blocking_respond(
         &mut self,
         status: u16,
         reason: &str,
@@ -166,16 +168,20 @@ impl Incoming {
     ) -> Result<(), Error> {
         let answer = encode_response(status, reason, headers, body)?;
         let conn = self.take_conn()?;
-        conn.write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
+        conn.blocking_write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
         conn.close_after_answer(DISCARD_BYTES);
         Ok(())
     }
 
     /// Answer `101` switching to `protocol` and hand the connection over.
-    pub fn hijack(&mut self, protocol: &str, headers: &[Header]) -> Result<Hijacked, Error> {
+    pub fn blocking_hijack(
+        &mut self,
+        protocol: &str,
+        headers: &[Header],
+    ) -> Result<Hijacked, Error> {
         let answer = encode_switch(protocol, &self.offered, headers)?;
         let conn = self.take_conn()?;
-        conn.write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
+        conn.blocking_write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
         Ok(Hijacked {
             conn,
             buffered: std::mem::take(&mut self.buffered),

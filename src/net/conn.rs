@@ -1,7 +1,7 @@
 //! A connected TCP socket and its two streams: reads and writes with a deadline.
 
-use super::time::wait;
-use super::{Deadline, NetError};
+use super::error::NetError;
+use super::time::{Deadline, blocking_wait};
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
@@ -13,21 +13,14 @@ pub struct Conn {
     socket: TcpSocket,
 }
 
-/// The outcome of a read that does not wait.
-pub enum Read {
+/// What a read that does not wait found.
+pub enum Received {
     /// Some bytes.
     Data(Vec<u8>),
     /// Nothing yet.
     Empty,
     /// The peer closed its side.
     Closed,
-}
-
-fn io(e: StreamError) -> NetError {
-    match e {
-        StreamError::Closed => NetError::Io("stream closed".into()),
-        StreamError::LastOperationFailed(e) => NetError::Io(e.to_debug_string()),
-    }
 }
 
 impl Conn {
@@ -40,43 +33,47 @@ impl Conn {
     }
 
     /// Read at most `max` bytes that are already there.
-    pub fn try_read(&self, max: usize) -> Result<Read, NetError> {
+    pub fn try_read(&self, max: usize) -> Result<Received, NetError> {
         match self.input.read(max as u64) {
-            Ok(b) if b.is_empty() => Ok(Read::Empty),
-            Ok(b) => Ok(Read::Data(b)),
-            Err(StreamError::Closed) => Ok(Read::Closed),
-            Err(e) => Err(io(e)),
+            Ok(b) if b.is_empty() => Ok(Received::Empty),
+            Ok(b) => Ok(Received::Data(b)),
+            Err(StreamError::Closed) => Ok(Received::Closed),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Read at most `max` bytes, waiting until `deadline` for at least one. `None`: closed.
-    pub fn read(&self, max: usize, deadline: Deadline) -> Result<Option<Vec<u8>>, NetError> {
+    pub fn blocking_read(
+        &self,
+        max: usize,
+        deadline: Deadline,
+    ) -> Result<Option<Vec<u8>>, NetError> {
         loop {
             match self.try_read(max)? {
-                Read::Data(b) => return Ok(Some(b)),
-                Read::Closed => return Ok(None),
-                Read::Empty => wait(&self.input.subscribe(), deadline)?,
+                Received::Data(b) => return Ok(Some(b)),
+                Received::Closed => return Ok(None),
+                Received::Empty => blocking_wait(&self.input.subscribe(), deadline)?,
             }
         }
     }
 
     /// Write all of `bytes` and wait until they are flushed, all before `deadline`.
-    pub fn write_all(&self, mut bytes: &[u8], deadline: Deadline) -> Result<(), NetError> {
+    pub fn blocking_write_all(&self, mut bytes: &[u8], deadline: Deadline) -> Result<(), NetError> {
         while !bytes.is_empty() {
-            let permit = self.output.check_write().map_err(io)?;
+            let permit = self.output.check_write().map_err(NetError::from)?;
             if permit == 0 {
-                wait(&self.output.subscribe(), deadline)?;
+                blocking_wait(&self.output.subscribe(), deadline)?;
                 continue;
             }
             let n = bytes
                 .len()
                 .min(usize::try_from(permit).unwrap_or(usize::MAX));
-            self.output.write(&bytes[..n]).map_err(io)?;
+            self.output.write(&bytes[..n]).map_err(NetError::from)?;
             bytes = &bytes[n..];
         }
-        self.output.flush().map_err(io)?;
-        while self.output.check_write().map_err(io)? == 0 {
-            wait(&self.output.subscribe(), deadline)?;
+        self.output.flush().map_err(NetError::from)?;
+        while self.output.check_write().map_err(NetError::from)? == 0 {
+            blocking_wait(&self.output.subscribe(), deadline)?;
         }
         Ok(())
     }
@@ -101,7 +98,7 @@ impl Conn {
         let mut seen = 0;
         while seen < max {
             match self.try_read(max - seen) {
-                Ok(Read::Data(b)) => seen += b.len(),
+                Ok(Received::Data(b)) => seen += b.len(),
                 _ => break,
             }
         }

@@ -1,10 +1,13 @@
 //! A listening socket: bind, listen, accept without waiting, and waiting on the listener and
 //! many connections at once.
 
-use super::{Conn, Deadline, NetError};
+use super::addr::family;
+use super::error::NetError;
+use super::time::Deadline;
+use super::{Conn, IpSocketAddress};
 use wasip2::io::poll::{Pollable, poll};
 use wasip2::sockets::instance_network::instance_network;
-use wasip2::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress};
+use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
@@ -15,18 +18,14 @@ pub struct Listening {
 
 impl Listening {
     /// Bind to `addr` and listen.
-    pub fn bind(addr: IpSocketAddress) -> Result<Self, NetError> {
-        let family = match addr {
-            IpSocketAddress::Ipv4(_) => IpAddressFamily::Ipv4,
-            IpSocketAddress::Ipv6(_) => IpAddressFamily::Ipv6,
-        };
-        let socket = create_tcp_socket(family).map_err(NetError::Socket)?;
+    pub fn blocking_bind(addr: IpSocketAddress) -> Result<Self, NetError> {
+        let socket = create_tcp_socket(family(&addr)).map_err(NetError::Socket)?;
         socket
             .start_bind(&instance_network(), addr)
             .map_err(NetError::Socket)?;
-        finish(&socket, TcpSocket::finish_bind)?;
+        blocking_finish(&socket, TcpSocket::finish_bind)?;
         socket.start_listen().map_err(NetError::Socket)?;
-        finish(&socket, TcpSocket::finish_listen)?;
+        blocking_finish(&socket, TcpSocket::finish_listen)?;
         Ok(Self { socket })
     }
 
@@ -48,7 +47,11 @@ impl Listening {
 
     /// Wait until a connection is waiting to be accepted, one of `conns` has bytes (or
     /// closed), or `deadline` passes. Every pollable made here is dropped before returning.
-    pub fn wait<'a>(&self, conns: impl Iterator<Item = &'a Conn>, deadline: Option<Deadline>) {
+    pub fn blocking_wait<'a>(
+        &self,
+        conns: impl Iterator<Item = &'a Conn>,
+        deadline: Option<Deadline>,
+    ) {
         let mut pollables: Vec<Pollable> = vec![self.socket.subscribe()];
         pollables.extend(conns.map(|c| c.input().subscribe()));
         pollables.extend(deadline.map(Deadline::subscribe));
@@ -57,7 +60,7 @@ impl Listening {
     }
 }
 
-fn finish(
+fn blocking_finish(
     socket: &TcpSocket,
     op: impl Fn(&TcpSocket) -> Result<(), ErrorCode>,
 ) -> Result<(), NetError> {

@@ -1,6 +1,6 @@
 //! Deadlines on the monotonic clock, and waiting for a pollable until one.
 
-use super::NetError;
+use super::error::NetError;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{Pollable, poll};
 
@@ -30,7 +30,7 @@ impl Deadline {
 }
 
 /// Wait until `p` is ready or `deadline` passes.
-pub(crate) fn wait(p: &Pollable, deadline: Deadline) -> Result<(), NetError> {
+pub(crate) fn blocking_wait(p: &Pollable, deadline: Deadline) -> Result<(), NetError> {
     if p.ready() {
         return Ok(());
     }

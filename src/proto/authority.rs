@@ -15,6 +15,17 @@ pub struct Authority<'a> {
     pub port: u16,
 }
 
+impl std::fmt::Display for Authority<'_> {
+    /// `host:port`, with brackets around an IPv6 literal: the form [`parse_authority`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 impl Authority<'_> {
     /// The host as an IP address when it is an IP literal; `None` for a name to look up.
     pub fn ip(&self) -> Option<IpAddr> {

@@ -3,9 +3,10 @@
 //! clap's structs are private to this file; [`parse`] turns them into [`Command`], the data the
 //! rest of the binary consumes.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
+use wasi_hijack::proto::{Authority, parse_authority_or};
 
 /// What to run.
 pub enum Command {
@@ -30,11 +31,11 @@ pub struct Dial {
 impl Dial {
     /// `host:port`, with brackets around an IPv6 literal.
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        Authority {
+            host: &self.host,
+            port: self.port,
         }
+        .to_string()
     }
 }
 
@@ -257,6 +258,7 @@ fn parse_url(url: &str) -> Result<(String, u16, String), String> {
 }
 
 /// `http://host[:port][/path?query]` into host, port (default 80) and target (default `/`).
+/// The authority goes through the core's one rule for hosts, brackets and ports.
 fn split_url(url: &str) -> anyhow::Result<(String, u16, String)> {
     let rest = url
         .strip_prefix("http://")
@@ -266,26 +268,8 @@ fn split_url(url: &str) -> anyhow::Result<(String, u16, String)> {
         Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
         None => (rest, "/".to_string()),
     };
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6
-            .split_once(']')
-            .with_context(|| format!("URL {url:?}: unclosed '['"))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() {
-        bail!("URL {url:?}: no host");
-    }
-    let port = match port {
-        Some(p) => p
-            .parse()
-            .with_context(|| format!("URL {url:?}: bad port {p:?}"))?,
-        None => 80,
-    };
+    let Authority { host, port } =
+        parse_authority_or(authority, 80).map_err(|e| anyhow::anyhow!("URL {url:?}: {e}"))?;
     Ok((host.to_string(), port, target))
 }
 
@@ -311,6 +295,9 @@ mod tests {
         assert!(split_url("https://x:1/").is_err());
         assert!(split_url("http://:1/").is_err());
         assert!(split_url("http://x:99999/").is_err());
+        assert!(split_url("http://::1:80/").is_err());
+        assert!(split_url("http://[::1/").is_err());
+        assert!(split_url("http://x:1\r\nX: y/").is_err());
     }
 }
 

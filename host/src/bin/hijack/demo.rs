@@ -20,7 +20,12 @@ pub async fn run() -> anyhow::Result<()> {
         let incoming = server.accept(&listener).await?;
         println!(
             "server: {} {} from {}, offers {:?}",
-            incoming.head.method, incoming.head.target, incoming.remote_addr, incoming.protocols
+            incoming.head.method,
+            incoming.head.target,
+            incoming
+                .remote_addr
+                .map_or_else(|| "an unknown peer".to_string(), |a| a.to_string()),
+            incoming.protocols
         );
         let protocol = incoming.protocols.first().cloned().unwrap_or_default();
         let stream = server.hijack(incoming, &protocol, Vec::new()).await?;

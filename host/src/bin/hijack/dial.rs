@@ -1,11 +1,12 @@
 //! `hijack dial`: the exchange runs in the component; then stdout gets the buffered bytes and
 //! the connection, stdin feeds it, and stdin's EOF half-closes it (as `docker attach` does).
 
+use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
-use crate::{EXIT_NOT_SWITCHED, first_line};
 use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, Runtime};
 use std::io::Write;
 use tokio::io::AsyncWriteExt;
+use wasi_hijack::proto::Authority;
 
 /// Run `dial`; the exit code on success or refusal.
 pub async fn run(d: Dial) -> anyhow::Result<u8> {
@@ -52,7 +53,8 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
 /// Least privilege: connect to exactly the addresses the host name stands for, and look
 /// names up only when it is a name.
 async fn policy_for(host: &str, port: u16) -> anyhow::Result<NetPolicy> {
-    let mut policy = NetPolicy::new().allow_name_lookup(!hijack_host::is_ip_literal(host));
+    let is_name = Authority { host, port }.ip().is_none();
+    let mut policy = NetPolicy::new().allow_name_lookup(is_name);
     let addrs = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| anyhow::anyhow!("cannot resolve {host}: {e}"))?;
@@ -74,11 +76,7 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
             if !r.body.ends_with(b"\n") && !r.body.is_empty() {
                 let _ = err.write_all(b"\n");
             }
-            let _ = writeln!(
-                err,
-                "hijack: {}",
-                hijack_host::describe(e.hijack().expect("matched"))
-            );
+            let _ = writeln!(err, "hijack: {e}");
             Ok(EXIT_NOT_SWITCHED)
         }
         Some(HijackError::InvalidSwitch(h)) => {
@@ -86,7 +84,7 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
             eprintln!("hijack: {e}");
             Ok(EXIT_NOT_SWITCHED)
         }
-        _ => Err(anyhow::anyhow!("{}", first_line(&e.to_string()))),
+        _ => Err(e.into()),
     }
 }
 

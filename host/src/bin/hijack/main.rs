@@ -44,15 +44,12 @@ fn main() -> ExitCode {
     let code = match code {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hijack: error: {}", first_line(&format!("{e:#}")));
+            // Display only: every error here is one line that already names its cause
+            // (`hijack_host::Error` keeps the runtime's chain as its source, not in the text).
+            eprintln!("hijack: error: {e}");
             EXIT_FAILURE
         }
     };
     rt.shutdown_background();
     ExitCode::from(code)
-}
-
-/// The first line of an error, so no runtime backtrace reaches the user.
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
 }

@@ -21,7 +21,9 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
     }
     loop {
         let incoming = instance.accept(&listener).await?;
-        let remote = incoming.remote_addr;
+        let remote = incoming
+            .remote_addr
+            .map_or_else(|| "unknown peer".to_string(), |a| a.to_string());
         let line = format!("{} {}", incoming.head.method, incoming.head.target);
         let chosen = incoming
             .protocols
@@ -36,6 +38,7 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
                         Action::Echo => None,
                         Action::Exec(cmd) => Some(cmd.clone()),
                     };
+                    let remote = remote.clone();
                     tokio::spawn(async move {
                         let result = match action {
                             None => echo(stream).await,

@@ -1,0 +1,271 @@
+//! One instance of the component and the handles it gives out: the client call, and the
+//! server's listeners and incoming requests.
+//!
+//! [`Listener`] and [`Incoming`] name resources that live inside the component. Dropping one
+//! without handing it back cannot call into the store (a `Drop` has no store and cannot
+//! await), so it leaves the handle in a queue the [`Instance`] shares with it; the instance
+//! releases every queued handle at the start of its next call (or when it is dropped itself).
+//! Nothing is leaked, and the connection of a dropped [`Incoming`] is closed by then.
+
+use crate::addr;
+use crate::bindings::{self, exports::hijack::http::types::Hijacked};
+use crate::error::Error;
+use crate::runtime::State;
+use crate::stream::HijackedStream;
+use crate::{ClientOptions, ClientRequest, Header, Limits, RequestHead, ResponseHead};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+/// Handles dropped by their owner, waiting to be released in the store.
+type Dropped = Arc<Mutex<Vec<ResourceAny>>>;
+
+/// A component resource that goes back to its instance's queue when dropped.
+struct Handle {
+    resource: Option<ResourceAny>,
+    dropped: Dropped,
+}
+
+impl Handle {
+    fn resource(&self) -> ResourceAny {
+        self.resource
+            .expect("a handle holds its resource until it is dropped")
+    }
+
+    fn take(mut self) -> ResourceAny {
+        self.resource
+            .take()
+            .expect("a handle holds its resource until it is dropped")
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(resource) = self.resource.take() {
+            // A poisoned lock only means another thread panicked while pushing: the list
+            // itself is still a list.
+            let mut dropped = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+            dropped.push(resource);
+        }
+    }
+}
+
+/// One instance of the component and its store.
+pub struct Instance {
+    store: Store<State>,
+    bindings: bindings::Hijack,
+    dropped: Dropped,
+}
+
+/// A listening socket owned by the component.
+///
+/// Dropping it closes the listening socket and every connection whose head is still being
+/// read (at the instance's next call); [`Incoming`]s already accepted stay usable.
+#[must_use = "dropping a Listener closes it; keep it to accept connections"]
+pub struct Listener {
+    handle: Handle,
+    /// The address the listener is bound to (the real port when asked for port 0).
+    pub local_addr: SocketAddr,
+}
+
+/// A request whose head the component has read, waiting for an answer.
+///
+/// Answer it with [`Instance::hijack`] or [`Instance::respond`]. Dropping it closes its
+/// connection (at the instance's next call).
+#[must_use = "dropping an Incoming closes its connection unanswered; answer it with hijack or respond"]
+pub struct Incoming {
+    handle: Handle,
+    /// The request head.
+    pub head: RequestHead,
+    /// The protocols the client offered (empty for HTTP/1.0 or without `Connection: upgrade`).
+    pub protocols: Vec<String>,
+    /// The client's address, if the runtime could tell.
+    pub remote_addr: Option<SocketAddr>,
+}
+
+impl Instance {
+    pub(crate) fn new(store: Store<State>, bindings: bindings::Hijack) -> Self {
+        Self {
+            store,
+            bindings,
+            dropped: Arc::default(),
+        }
+    }
+
+    /// The client side: dial `authority`, ask to switch to `request.upgrade`, and on a
+    /// validated `101` return the response head and the connection.
+    pub async fn dial(
+        &mut self,
+        authority: &str,
+        request: ClientRequest,
+        options: ClientOptions,
+    ) -> Result<(ResponseHead, HijackedStream), Error> {
+        self.release_dropped().await?;
+        let client = self.bindings.hijack_http_client();
+        let (head, hijacked) = client
+            .call_hijack(&mut self.store, authority, &request, options)
+            .await??;
+        let stream = self.take(hijacked)?;
+        Ok((head, stream))
+    }
+
+    /// The server side: bind and listen on `addr`.
+    pub async fn listen(&mut self, addr: SocketAddr, limits: Limits) -> Result<Listener, Error> {
+        self.release_dropped().await?;
+        let guest = self.bindings.hijack_http_server().listener();
+        let resource = guest
+            .call_bind(&mut self.store, addr::to_wasi(addr), limits)
+            .await??;
+        let handle = self.handle(resource);
+        let local = guest
+            .call_local_address(&mut self.store, handle.resource())
+            .await??;
+        Ok(Listener {
+            handle,
+            local_addr: addr::from_wasi(local),
+        })
+    }
+
+    /// The next connection whose request head is complete.
+    pub async fn accept(&mut self, listener: &Listener) -> Result<Incoming, Error> {
+        self.release_dropped().await?;
+        let server = self.bindings.hijack_http_server();
+        let resource = server
+            .listener()
+            .call_accept(&mut self.store, listener.handle.resource())
+            .await??;
+        // From here on, an error drops `handle`, which queues the resource for release.
+        let handle = self.handle(resource);
+        let incoming = server.incoming();
+        let head = incoming.call_head(&mut self.store, resource).await?;
+        let protocols = incoming
+            .call_upgrade_protocols(&mut self.store, resource)
+            .await?;
+        let remote = incoming
+            .call_remote_address(&mut self.store, resource)
+            .await?;
+        Ok(Incoming {
+            handle,
+            head,
+            protocols,
+            remote_addr: remote.map(addr::from_wasi),
+        })
+    }
+
+    /// Answer `101` switching to `protocol`, and take the connection; `incoming` is released
+    /// whatever the outcome. On an error the component has closed the connection (or, for
+    /// `invalid-input`, sent nothing).
+    pub async fn hijack(
+        &mut self,
+        incoming: Incoming,
+        protocol: &str,
+        headers: Vec<Header>,
+    ) -> Result<HijackedStream, Error> {
+        let result = self.try_hijack(&incoming, protocol, headers).await;
+        self.release(incoming).await?;
+        result
+    }
+
+    /// As [`Instance::hijack`], but `incoming` stays with the caller: after an
+    /// `invalid-input` error it can still be answered.
+    pub async fn try_hijack(
+        &mut self,
+        incoming: &Incoming,
+        protocol: &str,
+        headers: Vec<Header>,
+    ) -> Result<HijackedStream, Error> {
+        self.release_dropped().await?;
+        let guest = self.bindings.hijack_http_server().incoming();
+        let hijacked = guest
+            .call_hijack(
+                &mut self.store,
+                incoming.handle.resource(),
+                protocol,
+                &headers,
+            )
+            .await??;
+        self.take(hijacked)
+    }
+
+    /// Answer without switching (the component adds `Content-Length` and `Connection:
+    /// close`), then close; `incoming` is released whatever the outcome.
+    pub async fn respond(
+        &mut self,
+        incoming: Incoming,
+        response: ResponseHead,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let result = self.try_respond(&incoming, response, body).await;
+        self.release(incoming).await?;
+        result
+    }
+
+    /// As [`Instance::respond`], but `incoming` stays with the caller: after an
+    /// `invalid-input` error it can still be answered.
+    pub async fn try_respond(
+        &mut self,
+        incoming: &Incoming,
+        response: ResponseHead,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        self.release_dropped().await?;
+        let guest = self.bindings.hijack_http_server().incoming();
+        Ok(guest
+            .call_respond(&mut self.store, incoming.handle.resource(), &response, body)
+            .await??)
+    }
+
+    /// Release a request now (closing its connection unless it was hijacked). Dropping it
+    /// does the same at the instance's next call.
+    pub async fn release(&mut self, incoming: Incoming) -> Result<(), Error> {
+        self.drop_resource(incoming.handle.take()).await?;
+        self.release_dropped().await
+    }
+
+    /// Close a listener now. Dropping it does the same at the instance's next call.
+    pub async fn close(&mut self, listener: Listener) -> Result<(), Error> {
+        self.drop_resource(listener.handle.take()).await?;
+        self.release_dropped().await
+    }
+
+    /// Release the [`Listener`]s and [`Incoming`]s dropped since the last call.
+    pub async fn release_dropped(&mut self) -> Result<(), Error> {
+        loop {
+            let next = self.dropped.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            match next {
+                Some(resource) => self.drop_resource(resource).await?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// How many WASI handles (sockets, streams, pollables, networks) the component holds in
+    /// the host's resource table: with no request pending, a leak check.
+    pub fn open_handles(&mut self) -> usize {
+        self.store.data_mut().table.iter_mut().count()
+    }
+
+    fn handle(&self, resource: ResourceAny) -> Handle {
+        Handle {
+            resource: Some(resource),
+            dropped: Arc::clone(&self.dropped),
+        }
+    }
+
+    async fn drop_resource(&mut self, resource: ResourceAny) -> Result<(), Error> {
+        resource.resource_drop_async(&mut self.store).await?;
+        Ok(())
+    }
+
+    /// Take the handed-over handles out of the table: the streams first (they are the
+    /// socket's children), then the socket, which is dropped so that the output stream is the
+    /// last owner of the sending side.
+    fn take(&mut self, h: Hijacked) -> Result<HijackedStream, Error> {
+        let table = &mut self.store.data_mut().table;
+        let input = table.delete(h.input)?;
+        let output = table.delete(h.output)?;
+        drop(table.delete(h.socket)?);
+        Ok(HijackedStream::new(h.buffered, input, output))
+    }
+}

@@ -1,0 +1,88 @@
+//! The engine and the compiled component: compiled once, instantiated per use with the
+//! network its [`NetPolicy`] grants and nothing else.
+
+use crate::bindings;
+use crate::error::Error;
+use crate::instance::Instance;
+use crate::policy::NetPolicy;
+use std::sync::Arc;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The component, as built by `build.rs` from the workspace's root package.
+pub const COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hijack.wasm"));
+
+/// The store's data: the WASI context and the resource table.
+pub struct State {
+    ctx: WasiCtx,
+    pub(crate) table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The engine and the compiled, linked component: made once, instantiated many times.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    pre: bindings::HijackPre<State>,
+}
+
+impl Runtime {
+    /// Compile the embedded component.
+    pub fn new() -> Result<Self, Error> {
+        Self::from_bytes(COMPONENT)
+    }
+
+    /// Compile a component given as bytes (the embedded one, or one composed from it).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let engine = Engine::new(&Config::new())?;
+        let component = Component::new(&engine, bytes)?;
+        let mut linker = Linker::<State>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        let pre = bindings::HijackPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Self { engine, pre })
+    }
+
+    /// A fresh instance with the network granted by `policy` and nothing else.
+    pub async fn instantiate(&self, policy: NetPolicy) -> Result<Instance, Error> {
+        let mut builder = WasiCtx::builder();
+        builder
+            .allow_tcp(policy.any_tcp())
+            .allow_udp(false)
+            .allow_ip_name_lookup(policy.name_lookup());
+        let policy = Arc::new(policy);
+        builder.socket_addr_check(move |addr, usage| {
+            let ok = policy.allows(addr, usage);
+            Box::pin(async move { ok })
+        });
+        let state = State {
+            ctx: builder.build(),
+            table: ResourceTable::new(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        let bindings = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance::new(store, bindings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_embedded_component_is_within_its_size_budget() {
+        // The product promise: the release component is at most 150 KiB.
+        assert!(super::COMPONENT.starts_with(b"\0asm"));
+        assert!(
+            super::COMPONENT.len() <= 150 * 1024,
+            "component is {} bytes",
+            super::COMPONENT.len()
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! The one place where std's IP addresses become wasi:sockets addresses.
+
+use std::net::IpAddr;
+use wasip2::sockets::network::{
+    IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
+};
+
+/// A std IP address as wasi:sockets spells it.
+pub fn ip_address(ip: IpAddr) -> IpAddress {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            IpAddress::Ipv4((a, b, c, d))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddress::Ipv6((s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]))
+        }
+    }
+}
+
+/// An address and a port as one socket address (no flow info, no scope).
+pub fn socket_address(addr: IpAddress, port: u16) -> IpSocketAddress {
+    match addr {
+        IpAddress::Ipv4(address) => IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address }),
+        IpAddress::Ipv6(address) => IpSocketAddress::Ipv6(Ipv6SocketAddress {
+            port,
+            flow_info: 0,
+            address,
+            scope_id: 0,
+        }),
+    }
+}
+
+/// The family a socket for `addr` must be created with.
+pub fn family(addr: &IpSocketAddress) -> IpAddressFamily {
+    match addr {
+        IpSocketAddress::Ipv4(_) => IpAddressFamily::Ipv4,
+        IpSocketAddress::Ipv6(_) => IpAddressFamily::Ipv6,
+    }
+}
