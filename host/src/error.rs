@@ -4,8 +4,9 @@
 //! when there is one, stays reachable through [`std::error::Error::source`] (for logging the
 //! whole chain, or downcasting).
 
-use crate::{ErrorCode, HijackError, Refusal};
+use crate::bindings::exports::hijack::http::types::{Error as HijackError, Refusal};
 use std::fmt;
+use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
 
 /// A boxed cause, as the runtime gives it.
 type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;

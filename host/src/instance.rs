@@ -8,11 +8,16 @@
 //! Nothing is leaked, and the connection of a dropped [`Incoming`] is closed by then.
 
 use crate::addr;
-use crate::bindings::{self, exports::hijack::http::types::Hijacked};
+use crate::bindings;
+use crate::bindings::exports::hijack::http::client::{
+    Options as ClientOptions, Request as ClientRequest,
+};
+use crate::bindings::exports::hijack::http::types::{
+    Header, Hijacked, Limits, RequestHead, ResponseHead,
+};
 use crate::error::Error;
 use crate::runtime::State;
 use crate::stream::HijackedStream;
-use crate::{ClientOptions, ClientRequest, Header, Limits, RequestHead, ResponseHead};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;

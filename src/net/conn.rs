@@ -3,6 +3,7 @@
 use super::error::NetError;
 use super::time::{Deadline, blocking_wait};
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+use wasip2::sockets::network::IpSocketAddress;
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
 /// A connection. Field order is drop order: the streams are children of the socket in the
@@ -105,7 +106,7 @@ impl Conn {
     }
 
     /// The peer's address.
-    pub fn remote_address(&self) -> Result<super::IpSocketAddress, NetError> {
+    pub fn remote_address(&self) -> Result<IpSocketAddress, NetError> {
         self.socket.remote_address().map_err(NetError::Socket)
     }
 

@@ -1,12 +1,12 @@
 //! Name lookup and connect.
 
 use super::addr::{family, socket_address};
+use super::conn::Conn;
 use super::error::NetError;
 use super::time::{Deadline, blocking_wait};
-use super::{Conn, IpAddress};
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::ip_name_lookup::resolve_addresses;
-use wasip2::sockets::network::{ErrorCode, IpSocketAddress};
+use wasip2::sockets::network::{ErrorCode, IpAddress, IpSocketAddress};
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
 /// The addresses of the host name `name` (wasi:sockets/ip-name-lookup), before `deadline`.

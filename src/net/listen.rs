@@ -2,12 +2,12 @@
 //! many connections at once.
 
 use super::addr::family;
+use super::conn::Conn;
 use super::error::NetError;
 use super::time::Deadline;
-use super::{Conn, IpSocketAddress};
 use wasip2::io::poll::{Pollable, poll};
 use wasip2::sockets::instance_network::instance_network;
-use wasip2::sockets::network::ErrorCode;
+use wasip2::sockets::network::{ErrorCode, IpSocketAddress};
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 

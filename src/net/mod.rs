@@ -18,4 +18,4 @@ pub use dial::{blocking_connect, blocking_resolve};
 pub use error::NetError;
 pub use listen::Listening;
 pub use time::Deadline;
-pub use wasip2::sockets::network::{IpAddress, IpSocketAddress};
+pub use wasip2::sockets::network::IpSocketAddress;

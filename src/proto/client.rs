@@ -59,7 +59,7 @@ pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u
 }
 
 /// Parse a complete response head (`head` ends with its blank line, see
-/// [`HeadScanner`](super::HeadScanner)).
+/// [`HeadScanner`](super::head::HeadScanner)).
 pub fn parse_response(head: &[u8], max_headers: usize) -> Result<ResponseHead, ProtoError> {
     let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
     let mut res = httparse::Response::new(&mut headers);
