@@ -28,6 +28,7 @@ mod bindings {
             "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
             "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
             "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
+            "wasi:random/random@0.2.12": wasip2::random::random,
         },
     });
 
@@ -53,10 +54,15 @@ impl wit_client::Guest for Component {
             headers: &headers,
             body: request.body.as_deref(),
         };
-        let connect_ms = options
-            .connect_timeout_ms
-            .unwrap_or(proto::DEFAULT_CONNECT_TIMEOUT_MS);
-        let (head, hijacked) = client::blocking_hijack(&authority, &req, &limits, connect_ms)?;
+        let options = client::DialOptions {
+            limits,
+            connect_timeout_ms: options
+                .connect_timeout_ms
+                .unwrap_or(proto::DEFAULT_CONNECT_TIMEOUT_MS),
+            keepalive_ms: options.keepalive_ms,
+            allow_200: options.allow_200,
+        };
+        let (head, hijacked) = client::blocking_hijack(&authority, &req, &options)?;
         Ok((response_out(head), hijacked_out(hijacked)))
     }
 }
@@ -109,6 +115,10 @@ impl wit_server::GuestIncoming for Incoming {
         self.0.borrow().offered().to_vec()
     }
 
+    fn connect_target(&self) -> Option<String> {
+        self.0.borrow().connect_target().map(str::to_owned)
+    }
+
     fn respond(&self, response: wit::ResponseHead, body: Vec<u8>) -> Result<(), wit::Error> {
         let headers = headers_in(response.headers);
         self.0
@@ -124,6 +134,12 @@ impl wit_server::GuestIncoming for Incoming {
     ) -> Result<wit::Hijacked, wit::Error> {
         let headers = headers_in(headers);
         let hijacked = self.0.borrow_mut().blocking_hijack(&protocol, &headers)?;
+        Ok(hijacked_out(hijacked))
+    }
+
+    fn tunnel(&self, headers: Vec<wit::Header>) -> Result<wit::Hijacked, wit::Error> {
+        let headers = headers_in(headers);
+        let hijacked = self.0.borrow_mut().blocking_tunnel(&headers)?;
         Ok(hijacked_out(hijacked))
     }
 }

@@ -209,8 +209,10 @@ async fn malformed_and_oversized_heads_are_rejected_and_accept_goes_on() -> anyh
         big.write_all(&head).await?;
         let big_answer = read_to_end(&mut big).await;
         let mut good = TcpStream::connect(addr).await?;
-        good.write_all(b"GET /good HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n")
-            .await?;
+        good.write_all(
+            b"GET /good HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
+        )
+        .await?;
         let mut one = [0u8; 1];
         let _ = tokio::time::timeout(LIMIT, good.read(&mut one)).await;
         anyhow::Ok((bad_answer, big_answer))
@@ -250,8 +252,10 @@ async fn a_client_that_misses_the_head_deadline_is_closed_unanswered() -> anyhow
     let later = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
         let mut s = TcpStream::connect(addr).await?;
-        s.write_all(b"GET /later HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n")
-            .await?;
+        s.write_all(
+            b"GET /later HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
+        )
+        .await?;
         anyhow::Ok(s)
     });
     let incoming = accept(&mut instance, &listener).await?;
@@ -337,6 +341,185 @@ async fn a_dropped_listener_closes_pending_heads_and_frees_everything() -> anyho
         instance.open_handles(),
         0,
         "was {before_listen} with the listener"
+    );
+    Ok(())
+}
+
+/// Send `request` on a fresh connection and read until the server closes.
+async fn answer_to(addr: SocketAddr, request: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(request).await?;
+    Ok(read_to_end(&mut s).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smuggling_shapes_get_400_or_501_and_never_reach_the_application() -> anyhow::Result<()> {
+    const BAD: &[u8] =
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    const NOT_IMPLEMENTED: &[u8] =
+        b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let cases: Vec<(String, &[u8])> = [
+        ("Content-Length: +5\r\n", BAD),
+        ("Content-Length: 5\r\nContent-Length: 6\r\n", BAD),
+        ("Content-Length: 5, 6\r\n", BAD),
+        ("Content-Length: -1\r\n", BAD),
+        ("Content-Length: 99999999999999999999999\r\n", BAD),
+        ("Transfer-Encoding: gzip\r\n", BAD),
+        ("Transfer-Encoding: chunked, gzip\r\n", BAD),
+        ("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", BAD),
+        ("Transfer-Encoding: foo, chunked\r\n", NOT_IMPLEMENTED),
+    ]
+    .into_iter()
+    .map(|(fields, answer)| {
+        (
+            format!("POST /x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n{fields}\r\nhelloGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
+            answer,
+        )
+    })
+    .chain([
+        (
+            "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_string(),
+            BAD,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                .to_string(),
+            BAD,
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_string(),
+            b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ),
+    ])
+    .collect();
+    let clients = tokio::spawn(async move {
+        let mut answers = Vec::new();
+        for (request, expected) in &cases {
+            answers.push((
+                answer_to(addr, request.as_bytes()).await?,
+                expected.to_vec(),
+            ));
+        }
+        // The application sees the next well-formed request, and only it.
+        let mut good = TcpStream::connect(addr).await?;
+        good.write_all(UPGRADE_REQUEST).await?;
+        let head = read_head(&mut good).await;
+        anyhow::Ok((answers, head))
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.head.target, "/containers/c1/attach?stream=1");
+    drop(instance.hijack(incoming, "tcp", Vec::new()).await?);
+    let (answers, head) = clients.await??;
+    for (i, (got, expected)) in answers.iter().enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(got),
+            String::from_utf8_lossy(expected),
+            "case {i}"
+        );
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_100_continue_gets_100_then_101_and_the_body_is_handed_over() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"POST /exec/1/start HTTP/1.1\r\nHost: docker\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+            .await?;
+        let interim = read_head(&mut s).await;
+        // Only now the body, then the new protocol's first bytes.
+        s.write_all(b"{...}raw").await?;
+        let switch = read_head(&mut s).await;
+        s.shutdown().await?;
+        anyhow::Ok((interim, switch))
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    let mut stream = instance.hijack(incoming, "tcp", Vec::new()).await?;
+    // Go's semantics: the body the application did not read comes first, in order.
+    assert_eq!(read_to_end(&mut stream).await, b"{...}raw");
+    let (interim, switch) = client.await??;
+    assert_eq!(interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(
+        switch,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_is_answered_200_and_the_tunnel_handed_over() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\nearly")
+            .await?;
+        let head = read_head(&mut s).await;
+        s.write_all(b"|late").await?;
+        s.shutdown().await?;
+        anyhow::Ok(head)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.connect_target.as_deref(), Some("db.internal:5432"));
+    assert!(incoming.protocols.is_empty());
+    // Not a switch: hijack is refused without loss, then the tunnel opens.
+    let err = typed_err(instance.try_hijack(&incoming, "tcp", Vec::new()).await);
+    assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
+    let mut stream = instance
+        .tunnel(incoming, vec![Header::new("Proxy-Agent", "hijack-test")])
+        .await?;
+    assert_eq!(stream.buffered(), b"early");
+    assert_eq!(read_to_end(&mut stream).await, b"early|late");
+    assert_eq!(
+        client.await??,
+        b"HTTP/1.1 200 Connection Established\r\nProxy-Agent: hijack-test\r\n\r\n"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_handshakes_get_their_accept_or_400_or_426() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let ws = |key: &str, version: &str| {
+        format!(
+            "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n\r\n"
+        )
+    };
+    let (bad_key, bad_version, good) = (
+        ws("not-a-key", "13"),
+        ws("dGhlIHNhbXBsZSBub25jZQ==", "8"),
+        ws("dGhlIHNhbXBsZSBub25jZQ==", "13"),
+    );
+    let clients = tokio::spawn(async move {
+        let bad_key = answer_to(addr, bad_key.as_bytes()).await?;
+        let bad_version = answer_to(addr, bad_version.as_bytes()).await?;
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(good.as_bytes()).await?;
+        let head = read_head(&mut s).await;
+        anyhow::Ok((bad_key, bad_version, head))
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    assert_eq!(incoming.protocols, ["websocket"]);
+    drop(instance.hijack(incoming, "websocket", Vec::new()).await?);
+    let (bad_key, bad_version, head) = clients.await??;
+    assert_eq!(
+        bad_key,
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(
+        bad_version,
+        b"HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    // RFC 6455 §1.3: the example key gives the example accept value.
+    assert_eq!(
+        head,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
     );
     Ok(())
 }

@@ -87,6 +87,9 @@ pub struct Incoming {
     pub protocols: Vec<String>,
     /// The client's address, if the runtime could tell.
     pub remote_addr: Option<SocketAddr>,
+    /// The `host:port` a `CONNECT` request asks a tunnel to (answer with
+    /// [`Instance::tunnel`]); `None` for other methods.
+    pub connect_target: Option<String>,
 }
 
 impl Instance {
@@ -150,11 +153,15 @@ impl Instance {
         let remote = incoming
             .call_remote_address(&mut self.store, resource)
             .await?;
+        let connect_target = incoming
+            .call_connect_target(&mut self.store, resource)
+            .await?;
         Ok(Incoming {
             handle,
             head,
             protocols,
             remote_addr: remote.map(addr::from_wasi),
+            connect_target,
         })
     }
 
@@ -189,6 +196,33 @@ impl Instance {
                 protocol,
                 &headers,
             )
+            .await??;
+        self.take(hijacked)
+    }
+
+    /// Answer a `CONNECT` with `200 Connection Established` and take the connection (the
+    /// tunnel); `incoming` is released whatever the outcome.
+    pub async fn tunnel(
+        &mut self,
+        incoming: Incoming,
+        headers: Vec<Header>,
+    ) -> Result<HijackedStream, Error> {
+        let result = self.try_tunnel(&incoming, headers).await;
+        self.release(incoming).await?;
+        result
+    }
+
+    /// As [`Instance::tunnel`], but `incoming` stays with the caller: after an
+    /// `invalid-input` error it can still be answered.
+    pub async fn try_tunnel(
+        &mut self,
+        incoming: &Incoming,
+        headers: Vec<Header>,
+    ) -> Result<HijackedStream, Error> {
+        self.release_dropped().await?;
+        let guest = self.bindings.hijack_http_server().incoming();
+        let hijacked = guest
+            .call_tunnel(&mut self.store, incoming.handle.resource(), &headers)
             .await??;
         self.take(hijacked)
     }

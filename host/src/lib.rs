@@ -40,6 +40,7 @@ mod error;
 mod instance;
 mod policy;
 mod runtime;
+pub mod stdcopy;
 mod stream;
 mod types;
 

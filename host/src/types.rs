@@ -12,6 +12,8 @@ impl Default for ClientOptions {
         Self {
             limits: Limits::default(),
             connect_timeout_ms: None,
+            keepalive_ms: None,
+            allow_200: false,
         }
     }
 }

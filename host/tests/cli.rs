@@ -271,7 +271,7 @@ fn serve_echo_against_a_native_client() {
     );
     // A request that does not offer an accepted protocol gets 426, then close.
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
         .expect("write");
     assert_eq!(
         text(&read_to_end(&mut s)),
@@ -333,8 +333,10 @@ fn serve_handles_many_connections_at_once() {
         .map(|i| {
             let mut s = TcpStream::connect(addr).expect("connect");
             s.write_all(
-                format!("GET /{i} HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n")
-                    .as_bytes(),
+                format!(
+                    "GET /{i} HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n"
+                )
+                .as_bytes(),
             )
             .expect("write");
             s

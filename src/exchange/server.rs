@@ -7,7 +7,7 @@ use super::handoff::Hijacked;
 use super::read::READ_CHUNK;
 use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Received};
 use crate::proto::server::{
-    BAD_REQUEST, HEAD_TOO_LARGE, encode_response, encode_switch, parse_request, upgrade_protocols,
+    BAD_REQUEST, Decision, HEAD_TOO_LARGE, Offer, decide, encode_response, parse_request,
 };
 use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
 
@@ -32,23 +32,32 @@ struct Pending {
 /// What one round of reads did to a pending connection.
 enum Progress {
     Waiting,
-    Complete(RequestHead, Vec<u8>),
+    Complete(RequestHead, Offer, Vec<u8>),
+    /// Refused before the application sees it: write this answer, then close.
+    Refused(&'static [u8]),
     Gone,
 }
 
 impl Pending {
-    /// Read what is there without waiting; answer and drop a bad head.
+    /// Read what is there without waiting; a complete head is parsed and decided on
+    /// ([`decide`]), a bad one refused.
     fn advance(&mut self, limits: &Limits) -> Progress {
         loop {
             match self.scanner.scan(&self.buf) {
                 Ok(Some(end)) => {
-                    return match parse_request(&self.buf[..end], limits.max_headers) {
-                        Ok(head) => Progress::Complete(head, self.buf.split_off(end)),
-                        Err(e) => self.reject(e),
+                    let head = match parse_request(&self.buf[..end], limits.max_headers) {
+                        Ok(head) => head,
+                        Err(e) => return refuse(e),
+                    };
+                    return match decide(&head) {
+                        Decision::Offer(offer) => {
+                            Progress::Complete(head, offer, self.buf.split_off(end))
+                        }
+                        Decision::Reject(reject) => Progress::Refused(reject.answer()),
                     };
                 }
                 Ok(None) => {}
-                Err(e) => return self.reject(e),
+                Err(e) => return refuse(e),
             }
             let room = self.scanner.room(self.buf.len()).min(READ_CHUNK);
             match self.conn.try_read(room) {
@@ -59,15 +68,14 @@ impl Pending {
             }
         }
     }
+}
 
-    fn reject(&self, e: ProtoError) -> Progress {
-        let answer = match e {
-            ProtoError::HeadTooLarge | ProtoError::TooManyHeaders => HEAD_TOO_LARGE,
-            _ => BAD_REQUEST,
-        };
-        self.conn.try_write(answer);
-        Progress::Gone
-    }
+/// The answer to a head that could not be read: 431 over a limit, 400 otherwise.
+fn refuse(e: ProtoError) -> Progress {
+    Progress::Refused(match e {
+        ProtoError::HeadTooLarge | ProtoError::TooManyHeaders => HEAD_TOO_LARGE,
+        _ => BAD_REQUEST,
+    })
 }
 
 impl Listener {
@@ -102,9 +110,14 @@ impl Listener {
                 match self.pending[i].advance(&self.limits) {
                     Progress::Waiting => i += 1,
                     Progress::Gone => drop(self.pending.swap_remove(i)),
-                    Progress::Complete(head, buffered) => {
+                    Progress::Refused(answer) => {
                         let conn = self.pending.swap_remove(i).conn;
-                        return Ok(Incoming::new(conn, head, buffered, &self.limits));
+                        conn.try_write(answer);
+                        conn.close_after_answer(DISCARD_BYTES);
+                    }
+                    Progress::Complete(head, offer, buffered) => {
+                        let conn = self.pending.swap_remove(i).conn;
+                        return Ok(Incoming::new(conn, head, offer, buffered, &self.limits));
                     }
                 }
             }
@@ -119,17 +132,23 @@ impl Listener {
 pub struct Incoming {
     conn: Option<Conn>,
     head: RequestHead,
-    offered: Vec<String>,
+    offer: Offer,
     buffered: Vec<u8>,
     remote: Option<IpSocketAddress>,
     write_timeout_ms: u64,
 }
 
 impl Incoming {
-    fn new(conn: Conn, head: RequestHead, buffered: Vec<u8>, limits: &Limits) -> Self {
+    fn new(
+        conn: Conn,
+        head: RequestHead,
+        offer: Offer,
+        buffered: Vec<u8>,
+        limits: &Limits,
+    ) -> Self {
         Self {
             remote: conn.remote_address().ok(),
-            offered: upgrade_protocols(&head),
+            offer,
             conn: Some(conn),
             head,
             buffered,
@@ -144,7 +163,12 @@ impl Incoming {
 
     /// The protocols the request offers (empty for HTTP/1.0 or without `Connection: upgrade`).
     pub fn offered(&self) -> &[String] {
-        &self.offered
+        &self.offer.protocols
+    }
+
+    /// The authority a `CONNECT` request asks a tunnel to.
+    pub fn connect_target(&self) -> Option<&str> {
+        self.offer.connect.as_deref()
     }
 
     /// The peer's address, if the runtime told it.
@@ -173,15 +197,26 @@ impl Incoming {
         Ok(())
     }
 
-    /// Answer `101` switching to `protocol` and hand the connection over.
+    /// Answer `101` switching to `protocol` (after `100 Continue` if the client asked) and
+    /// hand the connection over.
     pub fn blocking_hijack(
         &mut self,
         protocol: &str,
         headers: &[Header],
     ) -> Result<Hijacked, Error> {
-        let answer = encode_switch(protocol, &self.offered, headers)?;
+        let answer = self.offer.switch(protocol, headers)?;
+        self.blocking_hand_over(&answer)
+    }
+
+    /// Answer a `CONNECT` with `200 Connection Established` and hand the connection over.
+    pub fn blocking_tunnel(&mut self, headers: &[Header]) -> Result<Hijacked, Error> {
+        let answer = self.offer.tunnel(headers)?;
+        self.blocking_hand_over(&answer)
+    }
+
+    fn blocking_hand_over(&mut self, answer: &[u8]) -> Result<Hijacked, Error> {
         let conn = self.take_conn()?;
-        conn.blocking_write_all(&answer, Deadline::after_ms(self.write_timeout_ms))?;
+        conn.blocking_write_all(answer, Deadline::after_ms(self.write_timeout_ms))?;
         Ok(Hijacked {
             conn,
             buffered: std::mem::take(&mut self.buffered),

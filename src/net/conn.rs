@@ -105,6 +105,17 @@ impl Conn {
         }
     }
 
+    /// Turn TCP keepalive on: the first probe after `period_ms` of silence, then one every
+    /// `period_ms` (as Docker's client does with 30 s).
+    pub fn set_keepalive(&self, period_ms: u64) -> Result<(), NetError> {
+        let ns = period_ms.saturating_mul(1_000_000).max(1_000_000_000);
+        self.socket
+            .set_keep_alive_enabled(true)
+            .and_then(|()| self.socket.set_keep_alive_idle_time(ns))
+            .and_then(|()| self.socket.set_keep_alive_interval(ns))
+            .map_err(NetError::Socket)
+    }
+
     /// The peer's address.
     pub fn remote_address(&self) -> Result<IpSocketAddress, NetError> {
         self.socket.remote_address().map_err(NetError::Socket)

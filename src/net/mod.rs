@@ -1,4 +1,4 @@
-//! The WASI side: wasi:sockets and wasi:io, and nothing about HTTP.
+//! The WASI side: wasi:sockets, wasi:io and wasi:random, and nothing about HTTP.
 //!
 //! Name lookup, connect, listen and accept, reads and writes bounded by a deadline (a
 //! monotonic-clock pollable), and waiting on many connections at once (wasi:io/poll). Every
@@ -10,6 +10,7 @@ mod conn;
 mod dial;
 mod error;
 mod listen;
+mod random;
 mod time;
 
 pub use addr::ip_address;
@@ -17,5 +18,6 @@ pub use conn::{Conn, Received};
 pub use dial::{blocking_connect, blocking_resolve};
 pub use error::NetError;
 pub use listen::Listening;
+pub use random::nonce16;
 pub use time::Deadline;
 pub use wasip2::sockets::network::IpSocketAddress;

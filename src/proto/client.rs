@@ -1,11 +1,12 @@
-//! The client side of a hijack: encode the upgrade request, parse the response, and decide —
-//! in one function, [`classify`] — whether the response switched protocols.
+//! The client side of a hijack: encode the upgrade (or `CONNECT`) request, parse the
+//! response, and decide — in one function, [`judge`], built on [`classify`] — whether the
+//! response switched protocols.
 
 use super::error::ProtoError;
 use super::message::{
     Header, ResponseHead, encode_fields, has_token, header_list, header_values, own_headers,
 };
-use super::{authority, validate};
+use super::{authority, validate, websocket};
 
 /// Most informational (1xx other than 101) responses skipped before the final one (as Go).
 pub const MAX_INFORMATIONAL: usize = 5;
@@ -27,16 +28,69 @@ pub struct UpgradeRequest<'a> {
     pub body: Option<&'a [u8]>,
 }
 
+/// The method that asks a proxy for a tunnel (RFC 9110 §9.3.6).
+pub const CONNECT: &str = "CONNECT";
+
+impl UpgradeRequest<'_> {
+    /// Whether this asks a proxy for a tunnel: `CONNECT` with the tunnel's `host:port` as
+    /// the target and no protocol to upgrade to.
+    pub fn is_connect(&self) -> bool {
+        self.method == CONNECT
+    }
+}
+
 /// Validate every caller value, then encode the request: start line, `Host`, `Connection:
 /// Upgrade`, `Upgrade`, the caller's fields, `Content-Length` when there is a body, the body.
+///
+/// A `CONNECT` ([`UpgradeRequest::is_connect`]) is sent as `CONNECT host:port HTTP/1.1` with
+/// `Host: host:port`, no `Connection` or `Upgrade`, and no body.
 pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u8>, ProtoError> {
+    encode_request_with(authority, req, &[])
+}
+
+/// [`encode_request`] with fields the component itself adds (`owned`, after `Upgrade`), such
+/// as the WebSocket key of [`websocket_fields`]. A `websocket` upgrade must be `GET`
+/// (RFC 6455 §4.1).
+pub fn encode_request_with(
+    authority: &str,
+    req: &UpgradeRequest<'_>,
+    owned: &[Header],
+) -> Result<Vec<u8>, ProtoError> {
     authority::parse_authority(authority)?;
     validate::method(req.method)?;
+    validate::headers(req.headers, validate::REQUEST_OWNED)?;
+    let mut out = Vec::with_capacity(128 + req.body.map_or(0, <[u8]>::len));
+    if req.is_connect() {
+        authority::parse_authority(req.target)?;
+        if !req.upgrade.is_empty() || req.body.is_some() {
+            return Err(ProtoError::invalid(
+                "a CONNECT request has no protocol to upgrade to and no body",
+            ));
+        }
+        for part in [
+            CONNECT,
+            " ",
+            req.target,
+            " HTTP/1.1\r\nHost: ",
+            req.target,
+            "\r\n",
+        ] {
+            out.extend_from_slice(part.as_bytes());
+        }
+        encode_fields(&mut out, owned);
+        encode_fields(&mut out, req.headers);
+        out.extend_from_slice(b"\r\n");
+        return Ok(out);
+    }
     validate::target(req.target)?;
     validate::protocol(req.upgrade)?;
-    validate::headers(req.headers, validate::REQUEST_OWNED)?;
+    if websocket::is_websocket(req.upgrade) && req.method != "GET" {
+        return Err(ProtoError::invalid(format!(
+            "a WebSocket handshake is GET, not {}",
+            req.method
+        )));
+    }
     let body = req.body.unwrap_or_default();
-    let mut out = Vec::with_capacity(128 + body.len());
     for part in [
         req.method,
         " ",
@@ -49,6 +103,7 @@ pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u
     out.extend_from_slice(b"\r\nConnection: Upgrade\r\nUpgrade: ");
     out.extend_from_slice(req.upgrade.as_bytes());
     out.extend_from_slice(b"\r\n");
+    encode_fields(&mut out, owned);
     encode_fields(&mut out, req.headers);
     if req.body.is_some() {
         out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
@@ -155,4 +210,65 @@ pub fn parse_length(v: &str) -> Option<u64> {
         return None;
     }
     v.parse().ok()
+}
+
+/// The fields a WebSocket client adds for a `key` (RFC 6455 §4.1).
+pub fn websocket_fields(key: &str) -> [Header; 2] {
+    [
+        Header::new("Sec-WebSocket-Key", key),
+        Header::new("Sec-WebSocket-Version", websocket::VERSION),
+    ]
+}
+
+/// What the client asked for, and so what a response must show to switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ask<'a> {
+    /// An upgrade to `protocol`.
+    Upgrade {
+        /// The protocol named in the request's `Upgrade`.
+        protocol: &'a str,
+        /// For `websocket`: the `Sec-WebSocket-Accept` the key calls for.
+        websocket_accept: Option<String>,
+        /// Hijack a `200` too (Docker daemons before API 1.24 answered `200` and a raw
+        /// stream); refused by default.
+        allow_200: bool,
+    },
+    /// A `CONNECT` tunnel.
+    Connect,
+}
+
+/// The client's decision on a response head, all in one place: [`classify`]'s rules, plus
+///
+/// - RFC 9110 §9.3.6: any `2xx` to `CONNECT` opens the tunnel, its `Content-Length` and
+///   `Transfer-Encoding` ignored; a `101` to `CONNECT` is not a switch; other 1xx are interim.
+/// - RFC 6455 §4.1: a `101` to `websocket` must carry exactly the `Sec-WebSocket-Accept` the
+///   key calls for; a missing or wrong one is not a switch.
+/// - Legacy Docker (API < 1.24): a `200` is hijacked only when the caller allowed it.
+pub fn judge(head: &ResponseHead, ask: &Ask<'_>) -> Verdict {
+    match ask {
+        Ask::Connect => match head.status {
+            200..=299 => Verdict::Switched,
+            101 => Verdict::InvalidSwitch,
+            100..=199 => Verdict::Informational,
+            _ => Verdict::Refused(body_plan(head)),
+        },
+        Ask::Upgrade {
+            protocol,
+            websocket_accept,
+            allow_200,
+        } => match classify(head, protocol) {
+            Verdict::Switched => match websocket_accept {
+                Some(expected) => {
+                    let mut accepts = header_values(&head.headers, "sec-websocket-accept");
+                    match (accepts.next(), accepts.next()) {
+                        (Some(got), None) if got == expected.as_bytes() => Verdict::Switched,
+                        _ => Verdict::InvalidSwitch,
+                    }
+                }
+                None => Verdict::Switched,
+            },
+            Verdict::Refused(_) if *allow_200 && head.status == 200 => Verdict::Switched,
+            other => other,
+        },
+    }
 }

@@ -32,6 +32,7 @@ mod limits;
 mod message;
 pub mod server;
 pub mod validate;
+pub mod websocket;
 
 pub use authority::{Authority, parse_authority, parse_authority_or};
 pub use error::ProtoError;

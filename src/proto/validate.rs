@@ -11,9 +11,20 @@ pub const REQUEST_OWNED: &[&str] = &[
     "upgrade",
     "content-length",
     "transfer-encoding",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-accept",
 ];
 /// Fields a `101` may not carry from the caller: the component writes them.
 pub const SWITCH_OWNED: &[&str] = &[
+    "connection",
+    "upgrade",
+    "content-length",
+    "transfer-encoding",
+    "sec-websocket-accept",
+];
+/// Fields the `200` that opens a tunnel may not carry (RFC 9110 §9.3.6: no framing).
+pub const TUNNEL_OWNED: &[&str] = &[
     "connection",
     "upgrade",
     "content-length",

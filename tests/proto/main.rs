@@ -5,12 +5,14 @@
 //! - `splits`: read splits as property tests, against a reference scanner;
 //! - `classify`: the upgrade rules of `classify`, body plans, `parse_length`, canned answers;
 //! - `request`: the exact bytes (and refusals) of `encode_request`, and authorities;
-//! - `server`: `parse_request`, `upgrade_protocols`, `encode_switch` and `encode_response`.
+//! - `server`: `parse_request`, `upgrade_protocols`, `encode_switch` and `encode_response`;
+//! - `decide`: the server's rules (framing, `Host`, `Expect`, `CONNECT`, WebSocket).
 //!
 //! No I/O here: the component and the host are tested in the `client` and `server` test
 //! binaries (`tests/client.rs`, `tests/server.rs`).
 
 mod classify;
+mod decide;
 mod request;
 mod scan;
 mod server;

@@ -4,7 +4,7 @@
 
 use wasi_hijack::proto::client::{BodyPlan, Verdict, classify, parse_response};
 use wasi_hijack::proto::server::{
-    encode_response, encode_switch, parse_request, upgrade_protocols,
+    Offer, encode_response, encode_switch, parse_request, upgrade_protocols,
 };
 use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, Header, RequestHead};
 
@@ -81,20 +81,28 @@ fn upgrade_protocols_rules() {
 
 #[test]
 fn encode_switch_exact_bytes() {
-    let offered = vec!["h2c".to_string(), "WebSocket".to_string()];
-    let bytes = encode_switch(
-        "websocket",
-        &offered,
-        &[Header::new(
-            "Sec-WebSocket-Accept",
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
-        )],
-    )
-    .unwrap();
+    // The component computes Sec-WebSocket-Accept from the client's key: the RFC 6455 §1.3
+    // example key gives the RFC's example value; a caller may not forge it.
+    let offer = Offer {
+        protocols: vec!["h2c".to_string(), "WebSocket".to_string()],
+        websocket_key: Some(b"dGhlIHNhbXBsZSBub25jZQ==".to_vec()),
+        ..Offer::default()
+    };
+    let bytes = offer.switch("websocket", &[]).unwrap();
     assert_eq!(
         bytes,
         b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
           Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    );
+    assert_invalid(
+        "a forged accept",
+        offer.switch(
+            "websocket",
+            &[Header::new(
+                "Sec-WebSocket-Accept",
+                "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            )],
+        ),
     );
     // The client side accepts exactly this answer.
     assert_eq!(

@@ -26,6 +26,10 @@ pub struct Dial {
     pub upgrade: String,
     pub head_timeout_ms: Option<u64>,
     pub max_head_bytes: Option<u32>,
+    pub connect_timeout_ms: Option<u64>,
+    pub keepalive_ms: Option<u64>,
+    pub allow_200: bool,
+    pub stdcopy: bool,
 }
 
 impl Dial {
@@ -50,6 +54,8 @@ pub struct Serve {
     pub listen: SocketAddr,
     pub upgrades: Vec<String>,
     pub action: Action,
+    pub head_timeout_ms: Option<u64>,
+    pub max_head_bytes: Option<u32>,
 }
 
 /// Parse the process's arguments. `--help`, `--version` and usage errors are answered by clap,
@@ -164,6 +170,21 @@ struct DialArgs {
     /// Largest response head accepted, in bytes
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     max_head_bytes: Option<u32>,
+    /// Open a tunnel to HOST:PORT through the HTTP proxy at URL (CONNECT) instead of upgrading
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["data", "upgrade", "method"])]
+    connect: Option<String>,
+    /// Deadline for name lookup and connect together, in milliseconds [default: 30000]
+    #[arg(long = "connect-timeout", value_name = "MS")]
+    connect_timeout_ms: Option<u64>,
+    /// Turn TCP keepalive on, probing every MS milliseconds of silence (Docker uses 30000)
+    #[arg(long = "keepalive", value_name = "MS")]
+    keepalive_ms: Option<u64>,
+    /// Also take the connection on a 200 (Docker daemons before API 1.24 answered attach so)
+    #[arg(long = "allow-200")]
+    allow_200: bool,
+    /// Demultiplex Docker's stdcopy frames: stream 1 to stdout, 2 (and 3) to stderr
+    #[arg(long)]
+    stdcopy: bool,
 }
 
 #[derive(Args)]
@@ -183,6 +204,12 @@ struct ServeArgs {
         allow_hyphen_values = true
     )]
     upgrades: Vec<String>,
+    /// How long a client may take to send its request head, in milliseconds [default: 30000]
+    #[arg(long = "head-timeout", value_name = "MS")]
+    head_timeout_ms: Option<u64>,
+    /// Largest request head accepted, in bytes (431 beyond) [default: 65536]
+    #[arg(long, value_name = "N")]
+    max_head_bytes: Option<u32>,
     /// Echo each connection's bytes back
     #[arg(long)]
     echo: bool,
@@ -215,6 +242,11 @@ impl From<DialArgs> for Dial {
         let method = a
             .method
             .unwrap_or_else(|| if a.data.is_some() { "POST" } else { "GET" }.into());
+        // `--connect HOST:PORT`: a CONNECT for that authority, sent to the proxy in the URL.
+        let (method, target, upgrade) = match a.connect {
+            Some(tunnel) => ("CONNECT".to_string(), tunnel, String::new()),
+            None => (method, target, a.upgrade),
+        };
         Dial {
             host,
             port,
@@ -222,9 +254,13 @@ impl From<DialArgs> for Dial {
             method,
             headers: a.headers,
             data: a.data,
-            upgrade: a.upgrade,
+            upgrade,
             head_timeout_ms: a.head_timeout_ms,
             max_head_bytes: a.max_head_bytes,
+            connect_timeout_ms: a.connect_timeout_ms,
+            keepalive_ms: a.keepalive_ms,
+            allow_200: a.allow_200,
+            stdcopy: a.stdcopy,
         }
     }
 }
@@ -241,6 +277,8 @@ impl From<ServeArgs> for Serve {
             listen: a.listen,
             upgrades: a.upgrades,
             action,
+            head_timeout_ms: a.head_timeout_ms,
+            max_head_bytes: a.max_head_bytes,
         }
     }
 }

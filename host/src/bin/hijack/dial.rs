@@ -3,7 +3,10 @@
 
 use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
-use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, Runtime};
+use crate::escape::{escape, escape_multiline};
+use hijack_host::{
+    ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, Runtime, stdcopy,
+};
 use std::io::Write;
 use tokio::io::AsyncWriteExt;
 use wasi_hijack::proto::Authority;
@@ -30,7 +33,9 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
             max_head_bytes: d.max_head_bytes,
             max_headers: None,
         },
-        connect_timeout_ms: None,
+        connect_timeout_ms: d.connect_timeout_ms,
+        keepalive_ms: d.keepalive_ms,
+        allow_200: d.allow_200,
     };
     let (head, stream) = match instance.dial(&d.authority(), request, options).await {
         Ok(ok) => ok,
@@ -45,7 +50,12 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         let _ = to_peer.shutdown().await;
     });
     let mut stdout = tokio::io::stdout();
-    tokio::io::copy(&mut from_peer, &mut stdout).await?;
+    if d.stdcopy {
+        let stderr = tokio::io::stderr();
+        stdcopy::demux(from_peer, &mut stdout, stderr, stdcopy::DEFAULT_MAX_FRAME).await?;
+    } else {
+        tokio::io::copy(&mut from_peer, &mut stdout).await?;
+    }
     stdout.flush().await?;
     Ok(0)
 }
@@ -72,11 +82,18 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
             let mut err = std::io::stderr().lock();
             let _ = err
                 .write_all(render_head(r.head.status, &r.head.reason, &r.head.headers).as_bytes());
-            let _ = err.write_all(&r.body);
-            if !r.body.ends_with(b"\n") && !r.body.is_empty() {
+            // A hostile server must not drive the user's terminal: its text is escaped.
+            let body = escape_multiline(&r.body);
+            let _ = err.write_all(body.as_bytes());
+            if !body.ends_with('\n') && !body.is_empty() {
                 let _ = err.write_all(b"\n");
             }
-            let _ = writeln!(err, "hijack: {e}");
+            let _ = writeln!(
+                err,
+                "hijack: the peer did not switch protocols: {} {}",
+                r.head.status,
+                escape(r.head.reason.as_bytes())
+            );
             Ok(EXIT_NOT_SWITCHED)
         }
         Some(HijackError::InvalidSwitch(h)) => {
@@ -89,14 +106,11 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
 }
 
 /// A head as text for the terminal: status line, then one line per field, then a blank line.
+/// The peer's reason phrase and field values are escaped.
 pub fn render_head(status: u16, reason: &str, headers: &[Header]) -> String {
-    let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+    let mut out = format!("HTTP/1.1 {status} {}\r\n", escape(reason.as_bytes()));
     for h in headers {
-        out.push_str(&format!(
-            "{}: {}\r\n",
-            h.name,
-            String::from_utf8_lossy(&h.value)
-        ));
+        out.push_str(&format!("{}: {}\r\n", h.name, escape(&h.value)));
     }
     out.push_str("\r\n");
     out

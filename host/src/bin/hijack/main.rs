@@ -11,6 +11,7 @@
 mod args;
 mod demo;
 mod dial;
+mod escape;
 mod serve;
 
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 //! protocol is answered `101` and hijacked, then echoed or wired to a child process.
 
 use crate::args::{Action, Serve};
+use crate::escape::escape;
 use hijack_host::{Header, HijackedStream, Instance, Limits, NetPolicy, ResponseHead, Runtime};
 use std::io::Write;
 use std::process::Stdio;
@@ -13,7 +14,12 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
     let mut instance = runtime
         .instantiate(NetPolicy::new().allow_listen(s.listen))
         .await?;
-    let listener = instance.listen(s.listen, Limits::default()).await?;
+    let limits = Limits {
+        head_timeout_ms: s.head_timeout_ms,
+        max_head_bytes: s.max_head_bytes,
+        max_headers: None,
+    };
+    let listener = instance.listen(s.listen, limits).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", listener.local_addr)?;
@@ -24,7 +30,12 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
         let remote = incoming
             .remote_addr
             .map_or_else(|| "unknown peer".to_string(), |a| a.to_string());
-        let line = format!("{} {}", incoming.head.method, incoming.head.target);
+        // Peer-supplied text is escaped before it reaches a terminal or a log.
+        let line = format!(
+            "{} {}",
+            escape(incoming.head.method.as_bytes()),
+            escape(incoming.head.target.as_bytes())
+        );
         let chosen = incoming
             .protocols
             .iter()
