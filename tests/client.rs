@@ -537,3 +537,233 @@ async fn host_errors_branch_by_predicate_and_display_one_line() -> anyhow::Resul
     assert!(err.source().is_some(), "the cause is kept");
     Ok(())
 }
+
+/// The value of field `name` in a raw head, if present.
+fn field<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// A WebSocket server's answer for the request it read: the RFC 6455 accept computed here
+/// (by the core's function, checked against the RFC's example in the proto tests).
+fn websocket_answer(request: &str, accept_override: Option<&str>) -> Vec<u8> {
+    let key = field(request, "sec-websocket-key").expect("a key");
+    let accept = accept_override
+        .map(str::to_owned)
+        .unwrap_or_else(|| wasi_hijack::proto::websocket::accept(key.as_bytes()));
+    let mut out = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")
+        .into_bytes();
+    out.extend_from_slice(b"\x81\x02hi");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_sends_a_fresh_key_and_switches_only_on_its_accept() -> anyhow::Result<()> {
+    let mut keys = Vec::new();
+    for (accept, switches) in [
+        (None, true),
+        (Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), false),
+        (Some(""), false),
+    ] {
+        // A peer that answers from the key it read.
+        let (listener, addr) = listener().await;
+        let peer = tokio::spawn(async move {
+            let (mut s, _) = tokio::time::timeout(LIMIT, listener.accept()).await??;
+            let head = String::from_utf8(read_head(&mut s).await)?;
+            let answer = websocket_answer(&head, accept);
+            s.write_all(&answer).await?;
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(LIMIT, s.read_to_end(&mut rest)).await;
+            anyhow::Ok((head, rest))
+        });
+        let result = dial_default(addr, "websocket").await;
+        let handed = match result {
+            Ok((head, mut conn)) => {
+                assert_eq!(head.status, 101);
+                assert_eq!(conn.buffered(), b"\x81\x02hi");
+                conn.shutdown().await?;
+                true
+            }
+            Err(e) => {
+                assert!(e.is_invalid_switch(), "{e}");
+                false
+            }
+        };
+        assert_eq!(handed, switches, "accept {accept:?}");
+        let (head, rest) = peer.await??;
+        assert!(head.starts_with("GET / HTTP/1.1\r\n"), "{head}");
+        assert_eq!(field(&head, "upgrade"), Some("websocket"));
+        assert_eq!(field(&head, "sec-websocket-version"), Some("13"));
+        let key = field(&head, "sec-websocket-key").expect("key").to_owned();
+        assert!(
+            wasi_hijack::proto::websocket::is_valid_key(key.as_bytes()),
+            "{key}"
+        );
+        // Nothing of the new protocol was sent, switched or not.
+        assert_eq!(rest, b"");
+        keys.push(key);
+    }
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "a fresh key for every connection");
+
+    // A WebSocket handshake is GET: anything else is refused before a byte is sent.
+    let (_l, addr) = listener().await;
+    let err = dial_with_request(addr, ClientRequest::new("POST", "/", "websocket")).await;
+    assert!(err.err().expect("invalid input").is_invalid_input());
+    Ok(())
+}
+
+/// `request` from a fresh instance allowed to reach `addr` only.
+async fn dial_with_request(
+    addr: std::net::SocketAddr,
+    request: ClientRequest,
+) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
+    let mut instance = runtime()
+        .instantiate(connect_to(addr))
+        .await
+        .expect("instantiate");
+    instance
+        .dial(&addr.to_string(), request, Default::default())
+        .await
+}
+
+fn connect_request(target: &str) -> ClientRequest {
+    ClientRequest::new("CONNECT", target, "")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_opens_a_tunnel_on_any_2xx_ignoring_its_framing() -> anyhow::Result<()> {
+    let (addr, proxy) = serve_once(|mut s| async move {
+        s.write_all(b"HTTP/1.1 200 Connection established\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\ntunnel-bytes")
+            .await?;
+        let mut got = [0u8; 4];
+        tokio::time::timeout(LIMIT, s.read_exact(&mut got)).await??;
+        s.write_all(&got).await?;
+        Ok(())
+    })
+    .await;
+    let (head, mut conn) = dial_with_request(addr, connect_request("db.internal:5432")).await?;
+    assert_eq!(head.status, 200);
+    assert_eq!(conn.buffered(), b"tunnel-bytes");
+    assert_eq!(read_exact(&mut conn, 12).await, b"tunnel-bytes");
+    conn.write_all(b"ping").await?;
+    assert_eq!(read_exact(&mut conn, 4).await, b"ping");
+    assert_eq!(
+        String::from_utf8(proxy.await??)?,
+        "CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connect_is_not_switched_and_its_body_is_never_tunnel_data() -> anyhow::Result<()>
+{
+    let (addr, proxy) = serve_once(|mut s| async move {
+        s.write_all(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 6\r\n\r\ndenied",
+        )
+        .await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_with_request(addr, connect_request("[::1]:22"))
+        .await
+        .err()
+        .expect("refused");
+    let refusal = err.refusal().expect("not switched");
+    assert_eq!(
+        (refusal.head.status, refusal.body.as_slice()),
+        (407, &b"denied"[..])
+    );
+    assert_eq!(
+        String::from_utf8(proxy.await??)?,
+        "CONNECT [::1]:22 HTTP/1.1\r\nHost: [::1]:22\r\n\r\n"
+    );
+    // A 101 is no answer to CONNECT.
+    let (addr, proxy) = serve_once(|mut s| async move {
+        s.write_all(SWITCH).await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_with_request(addr, connect_request("db:1"))
+        .await
+        .err()
+        .expect("no");
+    assert!(err.is_invalid_switch(), "{err}");
+    proxy.await??;
+    // A CONNECT carries no protocol and no body, and needs host:port.
+    let (_l, addr) = listener().await;
+    for request in [
+        ClientRequest::new("CONNECT", "db:1", "tcp"),
+        ClientRequest::new("CONNECT", "/path", ""),
+        ClientRequest {
+            body: Some(b"x".to_vec()),
+            ..connect_request("db:1")
+        },
+    ] {
+        let err = dial_with_request(addr, request)
+            .await
+            .err()
+            .expect("invalid");
+        assert!(err.is_invalid_input(), "{err}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_200_is_hijacked_only_when_allowed() -> anyhow::Result<()> {
+    const LEGACY: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nraw";
+    let (addr, peer) = serve_once(|mut s| async move {
+        s.write_all(LEGACY).await?;
+        Ok(())
+    })
+    .await;
+    let err = dial_default(addr, "tcp").await.err().expect("refused");
+    assert_eq!(err.refusal().expect("not switched").head.status, 200);
+    peer.await??;
+
+    let (addr, peer) = serve_once(|mut s| async move {
+        s.write_all(LEGACY).await?;
+        s.shutdown().await?;
+        Ok(())
+    })
+    .await;
+    let options = hijack_host::ClientOptions {
+        allow_200: true,
+        ..Default::default()
+    };
+    let (head, mut conn) = dial_with(addr, "tcp", options).await?;
+    assert_eq!(head.status, 200);
+    assert_eq!(read_to_end(&mut conn).await, b"raw");
+    peer.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_is_set_on_the_dialed_socket() -> anyhow::Result<()> {
+    let (addr, peer) = serve_once(|mut s| async move {
+        s.write_all(SWITCH).await?;
+        let mut one = [0u8; 1];
+        let _ = tokio::time::timeout(LIMIT, s.read(&mut one)).await;
+        Ok(())
+    })
+    .await;
+    let options = hijack_host::ClientOptions {
+        keepalive_ms: Some(30_000),
+        ..Default::default()
+    };
+    let (_head, conn) = dial_with(addr, "tcp", options).await?;
+    // The kernel's view of our side of the connection: a keepalive timer is armed.
+    let out = std::process::Command::new("ss")
+        .args(["-tno", "state", "established", "dst", &addr.to_string()])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("timer:(keepalive"), "{text}");
+    drop(conn);
+    peer.await??;
+    Ok(())
+}

@@ -525,3 +525,264 @@ fn usage_errors_are_claps_and_exit_2() {
         text(&out.stdout)
     );
 }
+
+/// A one-shot native server like [`peer`], with an owned reply.
+fn peer_owned(reply: Vec<u8>) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let head = read_head(&mut s);
+        s.write_all(&reply).expect("reply");
+        head
+    });
+    (addr, t)
+}
+
+#[test]
+fn dial_connect_opens_a_tunnel_through_a_proxy() {
+    let (addr, proxy) =
+        peer(b"HTTP/1.1 200 Connection established\r\nContent-Length: 99\r\n\r\ntunnel");
+    let out = dial(
+        &["--connect", "db.internal:5432", &format!("http://{addr}/")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"tunnel");
+    assert_eq!(
+        text(&proxy.join().expect("proxy")),
+        "CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n"
+    );
+}
+
+#[test]
+fn dial_stdcopy_splits_the_streams() {
+    let mut reply = b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_vec();
+    for (stream, data) in [(1u8, &b"out-1 "[..]), (2, b"err-1"), (1, b"out-2")] {
+        reply.extend_from_slice(&[stream, 0, 0, 0]);
+        reply.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        reply.extend_from_slice(data);
+    }
+    let (addr, server) = peer_owned(reply);
+    let out = dial(&["--stdcopy", &format!("http://{addr}/attach")], b"");
+    server.join().expect("peer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"out-1 out-2");
+    assert!(
+        text(&out.stderr).ends_with("\r\n\r\nerr-1"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // An unknown stream type is an error, not garbage on the terminal.
+    let mut reply =
+        b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_vec();
+    reply.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 1, b'x']);
+    let (addr, server) = peer_owned(reply);
+    let out = dial(&["--stdcopy", &format!("http://{addr}/attach")], b"");
+    server.join().expect("peer");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("hijack: error: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn dial_allow_200_takes_a_legacy_raw_stream() {
+    const LEGACY: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nraw";
+    let (addr, server) = peer(LEGACY);
+    let out = dial(&[&format!("http://{addr}/attach")], b"");
+    server.join().expect("peer");
+    assert_eq!(out.status.code(), Some(1), "refused by default");
+    assert_eq!(out.stdout, b"");
+    let (addr, server) = peer(LEGACY);
+    let out = dial(&["--allow-200", &format!("http://{addr}/attach")], b"");
+    server.join().expect("peer");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"raw");
+}
+
+#[test]
+fn dial_escapes_what_a_hostile_server_sends_to_the_terminal() {
+    // Controls cannot pass the head parser, but bidi overrides (obs-text) can, and a body
+    // can hold anything.
+    let (addr, server) = peer(
+        "HTTP/1.1 403 No \u{202e}kcatta\r\nX-Evil: a\u{2066}b\r\nContent-Length: 14\r\n\r\n\x1b[31mred\x07\rok\n"
+            .as_bytes(),
+    );
+    let out = dial(&[&format!("http://{addr}/")], b"");
+    server.join().expect("peer");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07));
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains('\u{202e}') && !err.contains('\u{2066}'),
+        "{err}"
+    );
+    assert!(err.contains("\\x1B[31mred\\x07\\rok\n"), "{err}");
+    // httparse drops a reason phrase with obs-text: it never reaches the terminal at all.
+    assert!(err.starts_with("HTTP/1.1 403 \r\n"), "{err}");
+    assert!(err.contains("X-Evil: a\\u{2066}b"), "{err}");
+}
+
+#[test]
+fn serve_takes_head_limits() {
+    let (_serve, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--max-head-bytes",
+        "200",
+        "--head-timeout",
+        "300",
+        "--echo",
+    ]);
+    let mut big = TcpStream::connect(addr).expect("connect");
+    big.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 300));
+    big.write_all(&head).expect("write");
+    assert_eq!(
+        text(&read_to_end(&mut big)),
+        "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    slow.set_read_timeout(Some(LIMIT)).expect("timeout");
+    slow.write_all(b"GET / HTTP/1.1\r\n").expect("write");
+    assert_eq!(read_to_end(&mut slow), b"");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() < LIMIT);
+}
+
+/// Run `python3 -c SCRIPT ARGS`, output drained, bounded by [`LIMIT`].
+fn python(script: &str, args: &[&str]) -> Child {
+    Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/setup installs the websockets package)")
+}
+
+#[test]
+fn dial_websocket_against_pythons_websockets_server() {
+    let server = python(
+        "from websockets.sync.server import serve\n\
+         def echo(ws):\n    for m in ws: ws.send(m)\n\
+         with serve(echo, '127.0.0.1', 0) as s:\n    print(s.socket.getsockname()[1], flush=True)\n    s.serve_forever()\n",
+        &[],
+    );
+    let mut server = Killed(server);
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("port line");
+    let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+        let mut err = String::new();
+        let _ = server
+            .0
+            .stderr
+            .take()
+            .map(|mut e| e.read_to_string(&mut err));
+        panic!("websockets server did not start: {line:?} {err}")
+    });
+    // A masked text frame "hello" (RFC 6455 §5.3: a client masks what it sends).
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x81, 0x80 | 5];
+    frame.extend_from_slice(&mask);
+    frame.extend(b"hello".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    // stdin stays open until the echo is back: a half-close would end the WebSocket early.
+    let mut child = Killed(
+        Command::new(BIN)
+            .args(["dial", "--upgrade", "websocket"])
+            .arg(format!("http://127.0.0.1:{port}/chat"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hijack dial"),
+    );
+    let mut stdin = child.0.stdin.take().expect("stdin");
+    stdin.write_all(&frame).expect("frame");
+    let mut stdout = child.0.stdout.take().expect("stdout");
+    let echo = thread::spawn(move || {
+        let mut echo = [0u8; 7];
+        stdout.read_exact(&mut echo).map(|()| echo)
+    });
+    let start = Instant::now();
+    while !echo.is_finished() {
+        assert!(start.elapsed() < LIMIT, "no echo within {LIMIT:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // The peer's library checked our key and version; we checked its accept; then its echo.
+    assert_eq!(
+        &echo.join().expect("reader").expect("echo"),
+        b"\x81\x05hello"
+    );
+    drop(stdin);
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut err = String::new();
+    let _ = child
+        .0
+        .stderr
+        .take()
+        .map(|mut e| e.read_to_string(&mut err));
+    let out = Output {
+        status: child.0.wait().expect("wait"),
+        stdout: Vec::new(),
+        stderr: err.into_bytes(),
+    };
+    assert!(text(&out.stderr).contains("Sec-WebSocket-Accept"));
+}
+
+#[test]
+fn pythons_websockets_client_accepts_our_servers_handshake() {
+    let (_serve, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--upgrade",
+        "websocket",
+        "--echo",
+    ]);
+    let client = python(
+        "import sys\nfrom websockets.sync.client import connect\n\
+         ws = connect('ws://%s/chat' % sys.argv[1], open_timeout=10)\n\
+         print('accept', ws.response.headers['Sec-WebSocket-Accept'], flush=True)\n\
+         ws.socket.close()\n",
+        &[&addr.to_string()],
+    );
+    let mut client = Killed(client);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = client.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "the websockets client did not finish"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    let _ = client
+        .0
+        .stdout
+        .take()
+        .map(|mut o| o.read_to_string(&mut out));
+    let _ = client
+        .0
+        .stderr
+        .take()
+        .map(|mut e| e.read_to_string(&mut err));
+    assert!(status.success(), "{out} {err}");
+    assert!(out.starts_with("accept "), "{out}");
+}

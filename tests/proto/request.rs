@@ -2,7 +2,9 @@
 //! target, protocol and authority that could break or smuggle the framing, the authorities
 //! that work (`parse_authority`), and a round trip through the server parser.
 
-use wasi_hijack::proto::client::{UpgradeRequest, encode_request};
+use wasi_hijack::proto::client::{
+    UpgradeRequest, encode_request, encode_request_with, websocket_fields,
+};
 use wasi_hijack::proto::server::{parse_request, upgrade_protocols};
 use wasi_hijack::proto::{Authority, DEFAULT_MAX_HEADERS, Header, RequestHead, parse_authority};
 
@@ -329,15 +331,17 @@ fn authorities_that_work() {
 
 #[test]
 fn encode_request_round_trips_through_the_server_parser() {
-    let headers = [
-        Header::new("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-        Header::new("Sec-WebSocket-Version", "13"),
-    ];
-    let req = UpgradeRequest {
-        headers: &headers,
+    // The component adds the WebSocket key and version itself; a caller may not.
+    let fields = websocket_fields("dGhlIHNhbXBsZSBub25jZQ==");
+    let bytes = encode_request_with("server.example.com:80", &UPGRADE_REQUEST, &fields).unwrap();
+    let forged = UpgradeRequest {
+        headers: &fields,
         ..UPGRADE_REQUEST
     };
-    let bytes = encode_request("server.example.com:80", &req).unwrap();
+    assert_invalid(
+        "a caller's Sec-WebSocket-Key",
+        encode_request("server.example.com:80", &forged),
+    );
     let head = parse_request(&bytes, DEFAULT_MAX_HEADERS).unwrap();
     assert_eq!(
         head,
@@ -355,4 +359,42 @@ fn encode_request_round_trips_through_the_server_parser() {
         }
     );
     assert_eq!(upgrade_protocols(&head), ["websocket"]);
+}
+
+#[test]
+fn connect_requests_name_the_tunnel_in_the_target_and_host() {
+    let req = UpgradeRequest {
+        method: "CONNECT",
+        target: "[::1]:5432",
+        upgrade: "",
+        headers: &[Header::new("Proxy-Authorization", "Basic eDp5")],
+        body: None,
+    };
+    assert_eq!(
+        encode_request("proxy.example:3128", &req).unwrap(),
+        b"CONNECT [::1]:5432 HTTP/1.1\r\nHost: [::1]:5432\r\nProxy-Authorization: Basic eDp5\r\n\r\n"
+    );
+    for bad in [
+        UpgradeRequest {
+            upgrade: "tcp",
+            ..req
+        },
+        UpgradeRequest { target: "/", ..req },
+        UpgradeRequest {
+            target: "db",
+            ..req
+        },
+        UpgradeRequest {
+            body: Some(b""),
+            ..req
+        },
+    ] {
+        assert_invalid("CONNECT", encode_request("proxy.example:3128", &bad));
+    }
+    // A WebSocket handshake is GET.
+    let post = UpgradeRequest {
+        method: "POST",
+        ..UPGRADE_REQUEST
+    };
+    assert_invalid("websocket POST", encode_request("a:1", &post));
 }
