@@ -317,3 +317,92 @@ fn canned_server_answers_are_valid_refusals() {
         );
     }
 }
+
+#[test]
+fn judge_adds_connect_websocket_accept_and_legacy_200() {
+    use wasi_hijack::proto::client::{Ask, judge};
+    let connect = Ask::Connect;
+    for (head, verdict) in [
+        (
+            "HTTP/1.1 200 Connection established\r\n\r\n",
+            Verdict::Switched,
+        ),
+        ("HTTP/1.1 204 No Content\r\n\r\n", Verdict::Switched),
+        // RFC 9110 §9.3.6: a 2xx to CONNECT has no body whatever its framing says.
+        (
+            "HTTP/1.1 299 Odd\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Verdict::Switched,
+        ),
+        ("HTTP/1.1 100 Continue\r\n\r\n", Verdict::Informational),
+        (
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
+            Verdict::InvalidSwitch,
+        ),
+        (
+            "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 3\r\n\r\n",
+            Verdict::Refused(BodyPlan::Length(3)),
+        ),
+        (
+            "HTTP/1.1 300 Multiple\r\n\r\n",
+            Verdict::Refused(BodyPlan::UntilClose),
+        ),
+    ] {
+        assert_eq!(judge(&response_of(head), &connect), verdict, "{head:?}");
+    }
+
+    let ws = |accept: &str| Ask::Upgrade {
+        protocol: "websocket",
+        websocket_accept: Some(accept.to_string()),
+        allow_200: false,
+    };
+    let switch =
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n";
+    let expected = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+    for (fields, verdict) in [
+        (
+            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+            Verdict::Switched,
+        ),
+        (
+            "Sec-WebSocket-Accept: S3PPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+            Verdict::InvalidSwitch,
+        ),
+        ("", Verdict::InvalidSwitch),
+        (
+            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+            Verdict::InvalidSwitch,
+        ),
+    ] {
+        let head = format!("{switch}{fields}\r\n");
+        assert_eq!(
+            judge(&response_of(&head), &ws(expected)),
+            verdict,
+            "{fields:?}"
+        );
+    }
+    // The RFC 6455 §1.3 pair, computed by the core.
+    assert_eq!(
+        wasi_hijack::proto::websocket::accept(b"dGhlIHNhbXBsZSBub25jZQ=="),
+        expected
+    );
+
+    let legacy = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
+    let tcp = |allow_200| Ask::Upgrade {
+        protocol: "tcp",
+        websocket_accept: None,
+        allow_200,
+    };
+    assert_eq!(judge(&response_of(legacy), &tcp(true)), Verdict::Switched);
+    assert_eq!(
+        judge(&response_of(legacy), &tcp(false)),
+        Verdict::Refused(BodyPlan::UntilClose)
+    );
+    // Only 200 is legacy: a 201 or 404 is refused either way.
+    for status in ["201 Created", "404 Not Found"] {
+        let head = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(
+            judge(&response_of(&head), &tcp(true)),
+            Verdict::Refused(BodyPlan::None)
+        );
+    }
+}

@@ -156,7 +156,7 @@ struct DialArgs {
     /// Request body (implies --method POST)
     #[arg(short = 'd', long, value_name = "STRING", allow_hyphen_values = true)]
     data: Option<String>,
-    /// Protocol to ask for in the Upgrade header
+    /// Protocol to ask for in the Upgrade header (`websocket` does the RFC 6455 handshake)
     #[arg(
         long,
         value_name = "PROTO",
@@ -164,10 +164,10 @@ struct DialArgs {
         allow_hyphen_values = true
     )]
     upgrade: String,
-    /// How long to wait for the response head, in milliseconds
+    /// How long to wait for the response head, in milliseconds [default: 30000]
     #[arg(long = "head-timeout", value_name = "MS", allow_hyphen_values = true)]
     head_timeout_ms: Option<u64>,
-    /// Largest response head accepted, in bytes
+    /// Largest response head accepted, in bytes [default: 65536]
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     max_head_bytes: Option<u32>,
     /// Open a tunnel to HOST:PORT through the HTTP proxy at URL (CONNECT) instead of upgrading
