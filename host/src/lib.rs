@@ -12,7 +12,8 @@
 //!   (`policy.rs`): what each instance may reach.
 //! - [`Instance`] (`instance.rs`): the calls into one instance, and the [`Listener`] and
 //!   [`Incoming`] handles it gives out (dropping one releases it).
-//! - [`HijackedStream`] (`stream.rs`): the connection after the handoff.
+//! - [`HijackedStream`] (`stream.rs`): the connection after the handoff; [`stdcopy`]: Docker's
+//!   stdout/stderr framing over it.
 //! - [`Error`] (`error.rs`): the component's typed error or the runtime's, with predicates.
 //! - `bindings.rs` holds all `bindgen!` configuration, `types.rs` conveniences on the
 //!   generated types, `addr.rs` the address conversions.

@@ -1,0 +1,162 @@
+//! The command itself: parse the URL, ask the hijack component to dial, then move bytes.
+
+use std::process::ExitCode;
+use wasip2::io::poll::poll;
+use wasip2::io::streams::{OutputStream, StreamError};
+use wasip2::sockets::tcp::ShutdownType;
+
+/// Bindings for the one interface this command imports from the hijack component.
+#[allow(missing_docs, unsafe_code)]
+mod bindings {
+    wit_bindgen::generate!({
+        inline: r#"
+            package hijack:attach;
+            world attach { import hijack:http/client@0.1.0; }
+        "#,
+        path: "../../wit",
+        with: {
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+            "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+            "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
+            "hijack:http/types@0.1.0": generate,
+            "hijack:http/client@0.1.0": generate,
+        },
+    });
+}
+
+use bindings::hijack::http::client::{self, Options, Request};
+use bindings::hijack::http::types::{Error, Hijacked, Limits};
+
+/// Most bytes moved per read, and per blocking write (wasi:io allows 4096 per call).
+const CHUNK: u64 = 64 * 1024;
+const WRITE_MAX: usize = 4096;
+
+/// Run the command; the exit code says how it ended.
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let Some((authority, target)) = args.get(1).and_then(|u| split_url(u)) else {
+        eprintln!("usage: attach http://HOST:PORT[/PATH]");
+        return ExitCode::from(2);
+    };
+    let request = Request {
+        method: "POST".into(),
+        target,
+        upgrade: "tcp".into(),
+        headers: Vec::new(),
+        body: None,
+    };
+    let options = Options {
+        limits: Limits {
+            max_head_bytes: None,
+            max_headers: None,
+            head_timeout_ms: None,
+        },
+        connect_timeout_ms: None,
+        keepalive_ms: Some(30_000),
+        allow_200: false,
+    };
+    match client::hijack(&authority, &request, options) {
+        Ok((head, conn)) => {
+            eprintln!("attach: {} {}", head.status, head.reason);
+            match pump(conn) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("attach: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Err(Error::NotSwitched(r)) => {
+            eprintln!(
+                "attach: the peer did not switch protocols: {}",
+                r.head.status
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("attach: {}", describe(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `http://HOST:PORT[/PATH]` into the authority and the target (the component validates both).
+fn split_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, target) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    Some((authority.to_string(), target.to_string()))
+}
+
+/// One line for the component's error; an access denial says what grant is missing.
+fn describe(e: &Error) -> String {
+    use wasip2::sockets::network::ErrorCode;
+    match e {
+        Error::Connect(ErrorCode::AccessDenied) | Error::Dns(ErrorCode::AccessDenied) => {
+            "connect failed: access-denied (the runtime grants no network: run with \
+             `wasmtime run -S inherit-network`)"
+                .into()
+        }
+        Error::Connect(code) => format!("connect failed: {}", code.name()),
+        Error::Dns(code) => format!("name lookup failed: {}", code.name()),
+        Error::InvalidInput(why) => format!("invalid input: {why}"),
+        Error::Timeout => "timed out".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// stdin → connection (EOF half-closes), connection → stdout, both in one thread.
+fn pump(conn: Hijacked) -> Result<(), String> {
+    let Hijacked {
+        socket,
+        input,
+        output,
+        buffered,
+    } = conn;
+    let stdin = wasip2::cli::stdin::get_stdin();
+    let stdout = wasip2::cli::stdout::get_stdout();
+    write_all(&stdout, &buffered)?;
+    let mut stdin_open = true;
+    loop {
+        // Pollables are children of their streams: made per wait, dropped before the next.
+        let from_peer = input.subscribe();
+        let from_user = stdin_open.then(|| stdin.subscribe());
+        let mut set = vec![&from_peer];
+        set.extend(from_user.as_ref());
+        let ready = poll(&set);
+        if ready.contains(&0) {
+            match input.read(CHUNK) {
+                Ok(bytes) => write_all(&stdout, &bytes)?,
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(format!("reading the connection: {e:?}")),
+            }
+        }
+        if ready.contains(&1) {
+            match stdin.read(CHUNK) {
+                Ok(bytes) => write_all(&output, &bytes)?,
+                Err(_) => {
+                    stdin_open = false;
+                    let _ = socket.shutdown(ShutdownType::Send);
+                }
+            }
+        }
+    }
+    drop((input, output));
+    drop(socket);
+    Ok(())
+}
+
+fn write_all(out: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
+    while !bytes.is_empty() {
+        let n = bytes.len().min(WRITE_MAX);
+        out.blocking_write_and_flush(&bytes[..n])
+            .map_err(|e| format!("writing: {e:?}"))?;
+        bytes = &bytes[n..];
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! `attach URL`: Docker-attach style, as a WebAssembly command that imports the hijack
+//! component's `client` (composed with it by `wac plug`). POST to URL with `Upgrade: tcp`,
+//! then stdin goes to the connection (its EOF half-closes the sending side) and the connection
+//! goes to stdout, bytes that came with the `101` first.
+//!
+//! One thread serves both directions: it waits on stdin and the connection together with
+//! wasi:io/poll. Exit 0 when the peer closes, 1 if it did not switch, 2 on any other failure.
+
+#![deny(missing_docs)]
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+
+fn main() -> std::process::ExitCode {
+    #[cfg(target_arch = "wasm32")]
+    return app::main();
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        eprintln!("attach: build me for wasm32-wasip2 and compose me with the hijack component");
+        std::process::ExitCode::from(2)
+    }
+}

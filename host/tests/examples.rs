@@ -1,0 +1,195 @@
+//! The composed examples (`target/composed/*.wasm`, left by `scripts/examples`, which the
+//! README's test command runs first) in a runtime we did not write: the wasmtime CLI, against
+//! native loopback peers. Every wait is bounded.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A composed example, which must exist: a missing one is a failure, not a skip.
+fn composed(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/composed")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `bash scripts/examples` (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+/// The wasmtime CLI that scripts/tools installs.
+fn wasmtime() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let installed = home.join(".cargo/bin/wasmtime");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("wasmtime")
+    }
+}
+
+/// Run `wasmtime ARGS` with `stdin` fed and closed after `hold`, output drained, bounded.
+fn run(args: &[&str], stdin: &[u8], hold: Duration) -> Output {
+    let mut child = Command::new(wasmtime())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the wasmtime CLI (scripts/tools installs it)");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    thread::spawn(move || {
+        let _ = input.write_all(&data);
+        thread::sleep(hold);
+    });
+    let drain = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = r.read_to_end(&mut out);
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("wasmtime {args:?} did not exit within {LIMIT:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
+}
+
+fn read_head(s: &mut TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+        head.push(b[0]);
+    }
+    head
+}
+
+/// A Docker-like daemon for one attach: reads the head, answers `101` with `first`, echoes
+/// what it reads back prefixed, and closes when the client half-closes.
+fn daemon(first: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    l.set_nonblocking(false).expect("blocking");
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let head = read_head(&mut s);
+        s.write_all(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+            .expect("101");
+        s.write_all(first).expect("first bytes");
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        s.write_all(b"echo:").expect("echo");
+        s.write_all(&got).expect("echo");
+        head
+    });
+    (addr, t)
+}
+
+#[test]
+fn attach_under_wasmtime_run_moves_both_ways_and_half_closes() {
+    let attach = composed("attach.wasm");
+    let (addr, daemon) = daemon(b"first-bytes|");
+    let url = format!("http://{addr}/containers/c1/attach?stream=1&stdin=1&stdout=1");
+    let out = run(
+        &[
+            "run",
+            "-S",
+            "inherit-network",
+            attach.to_str().unwrap(),
+            &url,
+        ],
+        b"ls -l\n",
+        Duration::ZERO,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "first-bytes|echo:ls -l\n"
+    );
+    assert!(err.contains("attach: 101 UPGRADED"), "{err}");
+    let head = String::from_utf8(daemon.join().expect("daemon")).expect("utf-8");
+    assert_eq!(
+        head,
+        format!(
+            "POST /containers/c1/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        )
+    );
+}
+
+#[test]
+fn attach_without_the_network_grant_fails_fast_and_says_why() {
+    let attach = composed("attach.wasm");
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/attach", l.local_addr().expect("addr"));
+    let started = Instant::now();
+    let out = run(
+        &["run", attach.to_str().unwrap(), &url],
+        b"",
+        Duration::ZERO,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("access-denied"), "{err}");
+    assert!(err.contains("-S inherit-network"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Nothing reached the listener.
+    l.set_nonblocking(true).expect("nonblocking");
+    assert!(l.accept().is_err());
+}
+
+#[test]
+fn attach_reports_a_refusal_with_exit_1() {
+    let attach = composed("attach.wasm");
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let peer = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        read_head(&mut s);
+        s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            .expect("404");
+    });
+    let url = format!("http://{addr}/containers/nope/attach");
+    let out = run(
+        &[
+            "run",
+            "-S",
+            "inherit-network",
+            attach.to_str().unwrap(),
+            &url,
+        ],
+        b"",
+        Duration::ZERO,
+    );
+    peer.join().expect("peer");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+}
