@@ -96,6 +96,18 @@ impl Error {
         }
     }
 
+    /// Whether an accept failed for a reason that passes (out of descriptors or buffers): the
+    /// listener is intact; back off and accept again, as Go's `http.Server` does. wasmtime 48
+    /// reports EMFILE/ENFILE as `unknown`, which counts (see the WIT's `accept`).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Hijack(HijackError::Socket(
+                ErrorCode::NewSocketLimit | ErrorCode::OutOfMemory | ErrorCode::Unknown
+            ))
+        )
+    }
+
     /// Whether the component trapped.
     pub fn is_trap(&self) -> bool {
         matches!(self, Self::Trap(_))

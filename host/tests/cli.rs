@@ -786,3 +786,75 @@ fn pythons_websockets_client_accepts_our_servers_handshake() {
     assert!(status.success(), "{out} {err}");
     assert!(out.starts_with("accept "), "{out}");
 }
+
+#[test]
+fn serve_survives_running_out_of_descriptors_and_serves_again() {
+    // `hijack serve` with 32 descriptors (it starts with about 13): idle clients use up the
+    // rest, accept fails with EMFILE; the server backs off instead of exiting, and serves
+    // again once the idle clients leave.
+    let log = std::env::temp_dir().join(format!("hijack-emfile-{}.log", std::process::id()));
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 32 && exec \"$0\" serve --listen 127.0.0.1:0 --echo 2>\"$1\"")
+        .arg(BIN)
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut child = Killed(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {line:?}"))
+        .parse()
+        .expect("IP:PORT");
+    let idle: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let started = Instant::now();
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    while !log_text().contains("backing off") {
+        assert!(
+            started.elapsed() < LIMIT,
+            "no EMFILE within {LIMIT:?}: {}",
+            log_text()
+        );
+        assert!(
+            child.0.try_wait().expect("try_wait").is_none(),
+            "serve exited: {}",
+            log_text()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Still alive through the burst, and it said so once.
+    thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.0.try_wait().expect("try_wait").is_none(),
+        "serve exited: {}",
+        log_text()
+    );
+    assert_eq!(
+        log_text().matches("backing off").count(),
+        1,
+        "{}",
+        log_text()
+    );
+    drop(idle);
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping")
+        .expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    assert_eq!(
+        text(&read_to_end(&mut s)),
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping"
+    );
+    assert!(log_text().contains("accepting again"), "{}", log_text());
+    let _ = std::fs::remove_file(&log);
+}

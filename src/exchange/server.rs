@@ -97,13 +97,25 @@ impl Listener {
     /// connection that stalls waits in `pending` while others complete.
     pub fn blocking_accept(&mut self) -> Result<Incoming, Error> {
         loop {
-            while let Some(conn) = self.listening.try_accept()? {
-                self.pending.push(Pending {
-                    conn,
-                    buf: Vec::new(),
-                    scanner: HeadScanner::new(self.limits.max_head_bytes),
-                    deadline: Deadline::after_ms(self.limits.head_timeout_ms),
-                });
+            // A transient accept failure (out of descriptors or buffers) is reported only if
+            // no pending head completes this round; the caller backs off and calls again, and
+            // the listener and every pending connection are kept.
+            let mut transient = None;
+            loop {
+                match self.listening.try_accept() {
+                    Ok(Some(conn)) => self.pending.push(Pending {
+                        conn,
+                        buf: Vec::new(),
+                        scanner: HeadScanner::new(self.limits.max_head_bytes),
+                        deadline: Deadline::after_ms(self.limits.head_timeout_ms),
+                    }),
+                    Ok(None) => break,
+                    Err(e) if e.is_transient() => {
+                        transient = Some(e);
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             let mut i = 0;
             while i < self.pending.len() {
@@ -120,6 +132,9 @@ impl Listener {
                         return Ok(Incoming::new(conn, head, offer, buffered, &self.limits));
                     }
                 }
+            }
+            if let Some(e) = transient {
+                return Err(e.into());
             }
             let earliest = self.pending.iter().map(|p| p.deadline).min();
             self.listening

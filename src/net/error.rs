@@ -18,6 +18,21 @@ pub enum NetError {
     Timeout,
 }
 
+impl NetError {
+    /// Whether an accept failed for a reason that passes (Go's `Temporary`): the process or
+    /// system is out of descriptors (`new-socket-limit`: EMFILE, ENFILE) or buffers
+    /// (`out-of-memory`: ENOBUFS, ENOMEM). The listener itself is fine. wasmtime 48 reports
+    /// EMFILE and ENFILE from accept as `unknown` (its errno table has no entry for them), so
+    /// `unknown` counts too: every errno a broken listener gives (EBADF, EINVAL, ENOTSOCK,
+    /// EPERM) has a code of its own.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Socket(ErrorCode::NewSocketLimit | ErrorCode::OutOfMemory | ErrorCode::Unknown)
+        )
+    }
+}
+
 impl From<StreamError> for NetError {
     fn from(e: StreamError) -> Self {
         match e {

@@ -6,6 +6,11 @@ use crate::escape::escape;
 use hijack_host::{Header, HijackedStream, Instance, Limits, NetPolicy, ResponseHead, Runtime};
 use std::io::Write;
 use std::process::Stdio;
+use std::time::Duration;
+
+/// The first back-off after a transient accept error, and the longest (Go's values).
+const MIN_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 use tokio::io::{AsyncWriteExt, split};
 
 /// Run until killed (or until the listener fails).
@@ -25,8 +30,31 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
         writeln!(out, "listening on {}", listener.local_addr)?;
         out.flush()?;
     }
+    // Go's http.Server: a transient accept error is logged once per burst, and the loop sleeps
+    // 5 ms, doubling up to 1 s, then accepts again; only another error ends it.
+    let mut backoff: Option<Duration> = None;
     loop {
-        let incoming = instance.accept(&listener).await?;
+        let incoming = match instance.accept(&listener).await {
+            Ok(incoming) => {
+                if backoff.take().is_some() {
+                    eprintln!("hijack: accepting again");
+                }
+                incoming
+            }
+            Err(e) if e.is_transient() => {
+                let delay = match backoff {
+                    None => {
+                        eprintln!("hijack: accept: {e}; backing off and retrying");
+                        MIN_BACKOFF
+                    }
+                    Some(d) => (d * 2).min(MAX_BACKOFF),
+                };
+                backoff = Some(delay);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let remote = incoming
             .remote_addr
             .map_or_else(|| "unknown peer".to_string(), |a| a.to_string());
