@@ -858,3 +858,38 @@ fn serve_survives_running_out_of_descriptors_and_serves_again() {
     assert!(log_text().contains("accepting again"), "{}", log_text());
     let _ = std::fs::remove_file(&log);
 }
+
+#[test]
+fn an_exec_child_is_killed_after_its_client_resets() {
+    let pid_file = std::env::temp_dir().join(format!("hijack-exec-{}.pid", std::process::id()));
+    let script = format!("echo $$ > {}; exec sleep 1000", pid_file.display());
+    let (_serve, addr) = serve(&["--listen", "127.0.0.1:0", "--exec", "sh", "-c", &script]);
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+        .expect("write");
+    let started = Instant::now();
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(started.elapsed() < LIMIT, "the child never started");
+        thread::sleep(Duration::from_millis(20));
+    };
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    assert!(alive());
+    // Closing with the 101 unread resets the connection.
+    thread::sleep(Duration::from_millis(200));
+    drop(s);
+    let reset_at = Instant::now();
+    while alive() {
+        assert!(
+            reset_at.elapsed() < LIMIT,
+            "the child outlived its client by {LIMIT:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_file(&pid_file);
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// The first back-off after a transient accept error, and the longest (Go's values).
 const MIN_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
-use tokio::io::{AsyncWriteExt, split};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, split};
 
 /// Run until killed (or until the listener fails).
 pub async fn run(s: Serve) -> anyhow::Result<()> {
@@ -128,8 +128,22 @@ pub async fn echo(stream: HijackedStream) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a child may run on after its client is gone (reset, or no longer reading)
+/// before it is killed.
+const EXEC_GRACE: Duration = Duration::from_secs(2);
+
+/// How the client's side of an `--exec` session ended.
+enum ClientEnd {
+    /// EOF: the child gets EOF on stdin and may go on writing (as `docker exec`).
+    Eof,
+    /// A reset or a read error: nobody will read what the child writes.
+    Gone,
+}
+
 /// Connection → the child's stdin (EOF closes it); the child's stdout → the connection
-/// (EOF half-closes it), as `docker exec` does.
+/// (EOF half-closes it), as `docker exec` does. When the client is gone — its connection
+/// reset, or it stopped reading — the child gets [`EXEC_GRACE`] to exit, then is killed, so no
+/// orphan holds a descriptor.
 async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
     let mut child = tokio::process::Command::new(&cmd[0])
         .args(&cmd[1..])
@@ -139,20 +153,60 @@ async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {:?}: {e}", cmd[0]))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
+    let stdin = child.stdin.take().expect("piped stdin");
     let mut stdout = child.stdout.take().expect("piped stdout");
-    let (mut rd, mut wr) = split(stream);
-    let input = async {
-        let _ = tokio::io::copy(&mut rd, &mut stdin).await;
-        drop(stdin);
-    };
+    let (rd, mut wr) = split(stream);
+    let input = pump_input(rd, stdin);
     let output = async {
         let copied = tokio::io::copy(&mut stdout, &mut wr).await;
         let _ = wr.shutdown().await;
         copied
     };
-    let ((), copied) = tokio::join!(input, output);
-    copied?;
+    tokio::pin!(input, output);
+    let (mut input_end, mut output_end) = (None, None);
+    let gone = loop {
+        tokio::select! {
+            end = &mut input, if input_end.is_none() => input_end = Some(end),
+            copied = &mut output, if output_end.is_none() => output_end = Some(copied.is_ok()),
+        }
+        match (&input_end, output_end) {
+            (Some(ClientEnd::Gone), _) | (_, Some(false)) => break true,
+            (Some(ClientEnd::Eof), Some(true)) => break false,
+            _ => {}
+        }
+    };
+    if gone {
+        if tokio::time::timeout(EXEC_GRACE, child.wait())
+            .await
+            .is_err()
+        {
+            child.kill().await?;
+        }
+        return Ok(());
+    }
     child.wait().await?;
     Ok(())
+}
+
+/// Client → the child's stdin until the client's EOF (then the child's stdin is closed) or
+/// its reset. Bytes the child no longer takes are read and dropped, so a reset is still seen.
+async fn pump_input(
+    mut rd: tokio::io::ReadHalf<HijackedStream>,
+    stdin: tokio::process::ChildStdin,
+) -> ClientEnd {
+    let mut stdin = Some(stdin);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) => return ClientEnd::Eof,
+            Ok(n) => {
+                if let Some(pipe) = stdin.as_mut()
+                    && pipe.write_all(&buf[..n]).await.is_err()
+                {
+                    stdin = None;
+                }
+            }
+            Err(_) => return ClientEnd::Gone,
+        }
+    }
 }
