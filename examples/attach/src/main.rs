@@ -4,7 +4,9 @@
 //! goes to stdout, bytes that came with the `101` first.
 //!
 //! One thread serves both directions: it waits on stdin and the connection together with
-//! wasi:io/poll. Exit 0 when the peer closes, 1 if it did not switch, 2 on any other failure.
+//! wasi:io/poll. Exit 0 when the peer closes; any failure (no switch, no network, a bad URL)
+//! is one line on stderr and a non-zero exit (wasi:cli/exit carries only success or failure:
+//! wasmtime reports 1).
 
 #![deny(missing_docs)]
 
