@@ -55,5 +55,5 @@ pub use error::{Error, RuntimeError, describe};
 pub use instance::{Incoming, Instance, Listener};
 pub use policy::NetPolicy;
 pub use runtime::{COMPONENT, Runtime, State};
-pub use stream::HijackedStream;
+pub use stream::{HijackedReader, HijackedStream, HijackedWriter};
 pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;

@@ -1,0 +1,200 @@
+//! After the handoff, how fast do bytes move? Side by side in one run, on loopback, against
+//! one native sender: the `hijack dial` process vs a native client doing the same job (the
+//! same request, then the stream to a file), and the library's `HijackedStream` vs a plain
+//! tokio `TcpStream` (read to nothing). Medians of several runs, and their ratios.
+//!
+//! `bash scripts/bench` (or `cargo bench -p hijack-host --bench throughput`); the size in MiB
+//! is `HIJACK_BENCH_MIB` (default 1024), the runs `HIJACK_BENCH_RUNS` (default 5).
+
+use hijack_host::{ClientRequest, NetPolicy, Runtime};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+
+const SWITCH: &[u8] =
+    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+
+/// A native sender: one connection, reads the head, answers 101, then `mib` MiB, then closes.
+fn sender(mib: usize) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+            head.push(b[0]);
+        }
+        s.write_all(SWITCH).expect("101");
+        let chunk = vec![0x5au8; 1 << 20];
+        for _ in 0..mib {
+            if s.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    addr
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn gib_per_s(mib: usize, d: Duration) -> f64 {
+    mib as f64 / 1024.0 / d.as_secs_f64()
+}
+
+/// `hijack dial URL > file`, as a user runs it.
+fn cli_dial(mib: usize, out: &std::path::Path) -> Duration {
+    let addr = sender(mib);
+    let file = std::fs::File::create(out).expect("out file");
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_hijack"))
+        .args(["dial", &format!("http://{addr}/")])
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::null())
+        .status()
+        .expect("run hijack dial");
+    let took = started.elapsed();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::metadata(out).expect("out").len(),
+        (mib << 20) as u64
+    );
+    took
+}
+
+/// The same job natively: connect, send the request, skip the 101, stream the rest to a file.
+fn native_dial(mib: usize, out: &std::path::Path) -> Duration {
+    let addr = sender(mib);
+    let started = Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(REQUEST).expect("request");
+    let mut file = std::fs::File::create(out).expect("out file");
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let n = s.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        let mut data = &buf[..n];
+        if head.len() < SWITCH.len() {
+            let take = (SWITCH.len() - head.len()).min(n);
+            head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        file.write_all(data).expect("write");
+        total += data.len();
+    }
+    let took = started.elapsed();
+    assert_eq!(total, mib << 20);
+    took
+}
+
+/// The library: `HijackedStream` read to nothing.
+async fn library(runtime: &Runtime, mib: usize) -> Duration {
+    let addr = sender(mib);
+    let mut instance = runtime
+        .instantiate(NetPolicy::new().allow_connect(addr))
+        .await
+        .expect("instance");
+    let started = Instant::now();
+    let (_, mut conn) = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await
+        .expect("dial");
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0usize;
+    loop {
+        let n = conn.read(&mut buf).await.expect("read");
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let took = started.elapsed();
+    assert_eq!(total, mib << 20);
+    took
+}
+
+/// tokio's `TcpStream` read to nothing, after the same exchange done by hand.
+async fn tokio_native(mib: usize) -> Duration {
+    let addr = sender(mib);
+    let started = Instant::now();
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut s, REQUEST)
+        .await
+        .expect("request");
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0usize;
+    loop {
+        let n = s.read(&mut buf).await.expect("read");
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let took = started.elapsed();
+    assert_eq!(total, (mib << 20) + SWITCH.len());
+    took
+}
+
+fn main() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (mib, runs) = (env("HIJACK_BENCH_MIB", 1024), env("HIJACK_BENCH_RUNS", 5));
+    let out = std::env::temp_dir().join(format!("hijack-bench-{}.bin", std::process::id()));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let runtime = Runtime::new().expect("compile the component");
+    let (mut cli, mut native, mut lib, mut tok) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..runs {
+        cli.push(cli_dial(mib, &out));
+        native.push(native_dial(mib, &out));
+        lib.push(rt.block_on(library(&runtime, mib)));
+        tok.push(rt.block_on(tokio_native(mib)));
+    }
+    let _ = std::fs::remove_file(&out);
+    let (cli, native, lib, tok) = (median(cli), median(native), median(lib), median(tok));
+    println!("throughput after the handoff: {mib} MiB, median of {runs} runs, loopback");
+    println!(
+        "  hijack dial > file      {:>7.3} s  {:>5.2} GiB/s",
+        cli.as_secs_f64(),
+        gib_per_s(mib, cli)
+    );
+    println!(
+        "  native client > file    {:>7.3} s  {:>5.2} GiB/s",
+        native.as_secs_f64(),
+        gib_per_s(mib, native)
+    );
+    println!(
+        "  HijackedStream          {:>7.3} s  {:>5.2} GiB/s",
+        lib.as_secs_f64(),
+        gib_per_s(mib, lib)
+    );
+    println!(
+        "  tokio TcpStream         {:>7.3} s  {:>5.2} GiB/s",
+        tok.as_secs_f64(),
+        gib_per_s(mib, tok)
+    );
+    println!(
+        "ratios (ours / native, higher is better): dial {:.2}x, HijackedStream {:.2}x",
+        native.as_secs_f64() / cli.as_secs_f64(),
+        tok.as_secs_f64() / lib.as_secs_f64()
+    );
+}
