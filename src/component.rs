@@ -149,6 +149,7 @@ fn limits(l: wit::Limits) -> Result<proto::Limits, wit::Error> {
         l.max_head_bytes,
         l.max_headers,
         l.head_timeout_ms,
+        l.max_pending_heads,
     )?)
 }
 

@@ -24,6 +24,7 @@ impl Default for Limits {
         Self {
             max_head_bytes: None,
             max_headers: None,
+            max_pending_heads: None,
             head_timeout_ms: None,
         }
     }

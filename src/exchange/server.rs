@@ -5,28 +5,45 @@
 use super::error::Error;
 use super::handoff::Hijacked;
 use super::read::READ_CHUNK;
-use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Received};
+use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Received, Watched};
 use crate::proto::server::{
     BAD_REQUEST, Decision, HEAD_TOO_LARGE, Offer, decide, encode_response, parse_request,
 };
 use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Most bytes read and discarded while closing after a plain response.
 const DISCARD_BYTES: usize = 64 * 1024;
 
 /// A listener and the connections whose heads are still arriving.
+///
+/// The cost of a wake is one `poll` over the set plus work for the connections it reports
+/// ready (and the deadlines that passed), never a read of every pending connection: each
+/// pending connection keeps its pollable across waits, ready ones wait in a queue, and
+/// deadlines sit in a min-heap. At most `limits.max_pending_heads` heads are read at once;
+/// beyond that, new connections wait in the kernel's backlog.
 pub struct Listener {
-    listening: Listening,
+    /// Pending connections by slot; `None` is a free slot (listed in `free`).
+    pending: Vec<Option<Pending>>,
+    free: Vec<usize>,
+    live: usize,
+    /// Slots to read from before the next wait: new connections, and those `poll` woke.
+    ready: VecDeque<usize>,
+    /// (deadline, slot, generation): entries of slots since freed are skipped.
+    deadlines: BinaryHeap<Reverse<(Deadline, usize, u64)>>,
+    generation: u64,
     limits: Limits,
-    pending: Vec<Pending>,
+    listening: Listening,
 }
 
 /// A connection whose head is being read.
 struct Pending {
-    conn: Conn,
+    watched: Watched,
     buf: Vec<u8>,
     scanner: HeadScanner,
     deadline: Deadline,
+    generation: u64,
 }
 
 /// What one round of reads did to a pending connection.
@@ -60,7 +77,7 @@ impl Pending {
                 Err(e) => return refuse(e),
             }
             let room = self.scanner.room(self.buf.len()).min(READ_CHUNK);
-            match self.conn.try_read(room) {
+            match self.watched.conn().try_read(room) {
                 Ok(Received::Data(bytes)) => self.buf.extend_from_slice(&bytes),
                 Ok(Received::Empty) if self.deadline.passed() => return Progress::Gone,
                 Ok(Received::Empty) => return Progress::Waiting,
@@ -82,9 +99,14 @@ impl Listener {
     /// Bind and listen on `addr`.
     pub fn blocking_bind(addr: IpSocketAddress, limits: Limits) -> Result<Self, Error> {
         Ok(Self {
-            listening: Listening::blocking_bind(addr)?,
-            limits,
             pending: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            ready: VecDeque::new(),
+            deadlines: BinaryHeap::new(),
+            generation: 0,
+            limits,
+            listening: Listening::blocking_bind(addr)?,
         })
     }
 
@@ -100,46 +122,128 @@ impl Listener {
             // A transient accept failure (out of descriptors or buffers) is reported only if
             // no pending head completes this round; the caller backs off and calls again, and
             // the listener and every pending connection are kept.
-            let mut transient = None;
-            loop {
-                match self.listening.try_accept() {
-                    Ok(Some(conn)) => self.pending.push(Pending {
-                        conn,
-                        buf: Vec::new(),
-                        scanner: HeadScanner::new(self.limits.max_head_bytes),
-                        deadline: Deadline::after_ms(self.limits.head_timeout_ms),
-                    }),
-                    Ok(None) => break,
-                    Err(e) if e.is_transient() => {
-                        transient = Some(e);
-                        break;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+            let transient = self.accept_backlog()?;
+            if let Some(incoming) = self.advance_ready() {
+                return Ok(incoming);
             }
-            let mut i = 0;
-            while i < self.pending.len() {
-                match self.pending[i].advance(&self.limits) {
-                    Progress::Waiting => i += 1,
-                    Progress::Gone => drop(self.pending.swap_remove(i)),
-                    Progress::Refused(answer) => {
-                        let conn = self.pending.swap_remove(i).conn;
-                        conn.try_write(answer);
-                        conn.close_after_answer(DISCARD_BYTES);
-                    }
-                    Progress::Complete(head, offer, buffered) => {
-                        let conn = self.pending.swap_remove(i).conn;
-                        return Ok(Incoming::new(conn, head, offer, buffered, &self.limits));
-                    }
-                }
-            }
+            self.expire();
             if let Some(e) = transient {
-                return Err(e.into());
+                // Out of descriptors: without waiting, look for pending connections that
+                // closed or completed (closing them frees descriptors) before reporting.
+                self.wait(false, Some(Deadline::after_ms(0)));
+                return match self.advance_ready() {
+                    Some(incoming) => Ok(incoming),
+                    None => Err(e.into()),
+                };
             }
-            let earliest = self.pending.iter().map(|p| p.deadline).min();
-            self.listening
-                .blocking_wait(self.pending.iter().map(|p| &p.conn), earliest);
+            let room = self.live < self.limits.max_pending_heads;
+            let earliest = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
+            self.wait(room, earliest);
         }
+    }
+
+    /// Read from the connections queued as ready; the first complete head is the answer.
+    fn advance_ready(&mut self) -> Option<Incoming> {
+        while let Some(slot) = self.ready.pop_front() {
+            let Some(pending) = self.pending[slot].as_mut() else {
+                continue;
+            };
+            match pending.advance(&self.limits) {
+                Progress::Waiting => {}
+                Progress::Gone => drop(self.remove(slot)),
+                Progress::Refused(answer) => {
+                    let conn = self.remove(slot).watched.into_conn();
+                    conn.try_write(answer);
+                    conn.close_after_answer(DISCARD_BYTES);
+                }
+                Progress::Complete(head, offer, buffered) => {
+                    let conn = self.remove(slot).watched.into_conn();
+                    return Some(Incoming::new(conn, head, offer, buffered, &self.limits));
+                }
+            }
+        }
+        None
+    }
+
+    /// Take connections from the backlog while there is room for their heads.
+    fn accept_backlog(&mut self) -> Result<Option<crate::net::NetError>, Error> {
+        while self.live < self.limits.max_pending_heads {
+            match self.listening.try_accept() {
+                Ok(Some(conn)) => {
+                    let slot = self.insert(conn);
+                    // Bytes may already be there: read before waiting.
+                    self.ready.push_back(slot);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_transient() => return Ok(Some(e)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Close every pending connection whose head deadline has passed, unanswered.
+    fn expire(&mut self) {
+        while let Some(Reverse((deadline, slot, generation))) = self.deadlines.peek().copied() {
+            let live = self.pending[slot]
+                .as_ref()
+                .is_some_and(|p| p.generation == generation);
+            if live && !deadline.passed() {
+                return;
+            }
+            self.deadlines.pop();
+            if live {
+                drop(self.remove(slot));
+            }
+        }
+    }
+
+    /// Wait for the backlog (if `listener`), the pending connections and `deadline`; queue
+    /// the connections that woke.
+    fn wait(&mut self, listener: bool, deadline: Option<Deadline>) {
+        let mut slots = Vec::with_capacity(self.live);
+        let mut watched = Vec::with_capacity(self.live);
+        for (slot, pending) in self.pending.iter().enumerate() {
+            if let Some(p) = pending {
+                slots.push(slot);
+                watched.push(&p.watched);
+            }
+        }
+        let woken = self.listening.blocking_wait(listener, &watched, deadline);
+        self.ready.extend(woken.conns.into_iter().map(|i| slots[i]));
+    }
+
+    fn insert(&mut self, conn: Conn) -> usize {
+        self.generation += 1;
+        let deadline = Deadline::after_ms(self.limits.head_timeout_ms);
+        let pending = Pending {
+            watched: Watched::new(conn),
+            buf: Vec::new(),
+            scanner: HeadScanner::new(self.limits.max_head_bytes),
+            deadline,
+            generation: self.generation,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.pending[slot] = Some(pending);
+                slot
+            }
+            None => {
+                self.pending.push(Some(pending));
+                self.pending.len() - 1
+            }
+        };
+        self.live += 1;
+        self.deadlines
+            .push(Reverse((deadline, slot, self.generation)));
+        slot
+    }
+
+    fn remove(&mut self, slot: usize) -> Pending {
+        let pending = self.pending[slot].take().expect("a live slot");
+        self.free.push(slot);
+        self.live -= 1;
+        pending
     }
 }
 

@@ -1,5 +1,6 @@
 //! A listening socket: bind, listen, accept without waiting, and waiting on the listener and
-//! many connections at once.
+//! many connections at once, with pollables that live across waits ([`Watched`]), so a wake
+//! costs a `poll` over the set and work for the ready ones only.
 
 use super::addr::family;
 use super::conn::Conn;
@@ -11,9 +12,50 @@ use wasip2::sockets::network::{ErrorCode, IpSocketAddress};
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-/// A bound, listening TCP socket.
+/// A bound, listening TCP socket. Field order is drop order: the pollable is the socket's
+/// child.
 pub struct Listening {
+    ready: Pollable,
     socket: TcpSocket,
+}
+
+/// A connection whose readiness is watched across waits: its input stream's pollable lives as
+/// long as it does. Field order is drop order: the pollable is the stream's child, so
+/// [`Watched::into_conn`] drops it before the connection can be handed over.
+pub struct Watched {
+    ready: Pollable,
+    conn: Conn,
+}
+
+impl Watched {
+    /// Watch `conn`.
+    pub fn new(conn: Conn) -> Self {
+        Self {
+            ready: conn.input().subscribe(),
+            conn,
+        }
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &Conn {
+        &self.conn
+    }
+
+    /// The connection, with no live child: the pollable is dropped.
+    pub fn into_conn(self) -> Conn {
+        drop(self.ready);
+        self.conn
+    }
+}
+
+/// What a wait found ready.
+pub struct Woken {
+    /// A connection waits in the backlog.
+    pub listener: bool,
+    /// The deadline passed.
+    pub deadline: bool,
+    /// Positions, in the slice given, of the watched connections that have bytes (or closed).
+    pub conns: Vec<usize>,
 }
 
 impl Listening {
@@ -26,7 +68,10 @@ impl Listening {
         blocking_finish(&socket, TcpSocket::finish_bind)?;
         socket.start_listen().map_err(NetError::Socket)?;
         blocking_finish(&socket, TcpSocket::finish_listen)?;
-        Ok(Self { socket })
+        Ok(Self {
+            ready: socket.subscribe(),
+            socket,
+        })
     }
 
     /// The bound address.
@@ -45,18 +90,43 @@ impl Listening {
         }
     }
 
-    /// Wait until a connection is waiting to be accepted, one of `conns` has bytes (or
-    /// closed), or `deadline` passes. Every pollable made here is dropped before returning.
-    pub fn blocking_wait<'a>(
+    /// Wait until a connection waits in the backlog (if `listener`), one of `watched` has
+    /// bytes (or closed), or `deadline` passes; say which. The only pollable made here is the
+    /// deadline's, dropped before returning.
+    pub fn blocking_wait(
         &self,
-        conns: impl Iterator<Item = &'a Conn>,
+        listener: bool,
+        watched: &[&Watched],
         deadline: Option<Deadline>,
-    ) {
-        let mut pollables: Vec<Pollable> = vec![self.socket.subscribe()];
-        pollables.extend(conns.map(|c| c.input().subscribe()));
-        pollables.extend(deadline.map(Deadline::subscribe));
-        let refs: Vec<&Pollable> = pollables.iter().collect();
-        poll(&refs);
+    ) -> Woken {
+        let timer = deadline.map(Deadline::subscribe);
+        // A poll needs at least one pollable: with nothing else to wait for, the listener's.
+        let listener = listener || (timer.is_none() && watched.is_empty());
+        let mut set: Vec<&Pollable> = Vec::with_capacity(watched.len() + 2);
+        if listener {
+            set.push(&self.ready);
+        }
+        if let Some(t) = &timer {
+            set.push(t);
+        }
+        let first = set.len();
+        set.extend(watched.iter().map(|w| &w.ready));
+        let mut woken = Woken {
+            listener: false,
+            deadline: false,
+            conns: Vec::new(),
+        };
+        for i in poll(&set) {
+            let i = i as usize;
+            if i >= first {
+                woken.conns.push(i - first);
+            } else if listener && i == 0 {
+                woken.listener = true;
+            } else {
+                woken.deadline = true;
+            }
+        }
+        woken
     }
 }
 

@@ -17,7 +17,7 @@ pub use addr::ip_address;
 pub use conn::{Conn, Received};
 pub use dial::{blocking_connect, blocking_resolve};
 pub use error::NetError;
-pub use listen::Listening;
+pub use listen::{Listening, Watched};
 pub use random::nonce16;
 pub use time::Deadline;
 pub use wasip2::sockets::network::IpSocketAddress;

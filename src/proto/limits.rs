@@ -8,6 +8,9 @@ pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Default deadline for a whole head, in milliseconds (hyper's header read timeout).
 pub const DEFAULT_HEAD_TIMEOUT_MS: u64 = 30_000;
+/// Default cap on the request heads a server reads at once; beyond it, new connections wait in
+/// the kernel's backlog (Go and hyper bound this only by descriptors).
+pub const DEFAULT_MAX_PENDING_HEADS: usize = 1024;
 /// Default deadline for name lookup and connect together, in milliseconds.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 30_000;
 
@@ -20,6 +23,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// Deadline for the whole head in milliseconds ([`DEFAULT_HEAD_TIMEOUT_MS`]).
     pub head_timeout_ms: u64,
+    /// Most request heads a server reads at once ([`DEFAULT_MAX_PENDING_HEADS`]).
+    pub max_pending_heads: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +33,7 @@ impl Default for Limits {
             max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,
             head_timeout_ms: DEFAULT_HEAD_TIMEOUT_MS,
+            max_pending_heads: DEFAULT_MAX_PENDING_HEADS,
         }
     }
 }
@@ -36,6 +42,8 @@ impl Default for Limits {
 pub const MAX_HEAD_BYTES_CAP: usize = 16 << 20;
 /// Largest `max_headers` a caller may ask for.
 pub const MAX_HEADERS_CAP: usize = 10_000;
+/// Largest `max_pending_heads` a caller may ask for.
+pub const MAX_PENDING_HEADS_CAP: usize = 65_536;
 
 impl Limits {
     /// Limits from a caller's optional values: `None` takes the default; a cap above
@@ -44,6 +52,7 @@ impl Limits {
         max_head_bytes: Option<u32>,
         max_headers: Option<u32>,
         head_timeout_ms: Option<u64>,
+        max_pending_heads: Option<u32>,
     ) -> Result<Self, ProtoError> {
         let capped = |value: Option<u32>, cap: usize, default: usize, what: &str| match value {
             None => Ok(default),
@@ -64,6 +73,13 @@ impl Limits {
                 "max-headers",
             )?,
             head_timeout_ms: head_timeout_ms.unwrap_or(DEFAULT_HEAD_TIMEOUT_MS),
+            max_pending_heads: capped(
+                max_pending_heads,
+                MAX_PENDING_HEADS_CAP,
+                DEFAULT_MAX_PENDING_HEADS,
+                "max-pending-heads",
+            )?
+            .max(1),
         })
     }
 }

@@ -39,6 +39,7 @@ pub use error::ProtoError;
 pub use head::HeadScanner;
 pub use limits::{
     DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEAD_TIMEOUT_MS, DEFAULT_MAX_HEAD_BYTES,
-    DEFAULT_MAX_HEADERS, Limits, MAX_HEAD_BYTES_CAP, MAX_HEADERS_CAP,
+    DEFAULT_MAX_HEADERS, DEFAULT_MAX_PENDING_HEADS, Limits, MAX_HEAD_BYTES_CAP, MAX_HEADERS_CAP,
+    MAX_PENDING_HEADS_CAP,
 };
 pub use message::{Header, RequestHead, ResponseHead, has_token, header_list, header_values};

@@ -52,6 +52,7 @@ pub fn main() -> ExitCode {
         limits: Limits {
             max_head_bytes: None,
             max_headers: None,
+            max_pending_heads: None,
             head_timeout_ms: None,
         },
         connect_timeout_ms: None,
