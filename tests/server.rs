@@ -523,3 +523,41 @@ async fn websocket_handshakes_get_their_accept_or_400_or_426() -> anyhow::Result
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_sequential_hijacks_leave_no_handle_behind() -> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let baseline = instance.open_handles();
+    const N: usize = 10_000;
+    let clients = tokio::spawn(async move {
+        for i in 0..N {
+            let mut s = TcpStream::connect(addr).await?;
+            s.write_all(UPGRADE_REQUEST).await?;
+            s.write_all(format!("{i}").as_bytes()).await?;
+            let head = read_head(&mut s).await;
+            anyhow::ensure!(head.starts_with(b"HTTP/1.1 101 "), "{i}: {head:?}");
+        }
+        anyhow::Ok(())
+    });
+    let started = std::time::Instant::now();
+    let mut peak = 0;
+    for _ in 0..N {
+        let incoming = accept(&mut instance, &listener).await?;
+        let stream = instance.hijack(incoming, "tcp", Vec::new()).await?;
+        drop(stream);
+        peak = peak.max(instance.open_handles());
+    }
+    tokio::time::timeout(LIMIT, clients).await???;
+    assert_eq!(
+        instance.open_handles(),
+        baseline,
+        "handles back to the baseline"
+    );
+    assert!(
+        peak <= baseline + 8,
+        "handles stayed bounded: peak {peak}, baseline {baseline}"
+    );
+    eprintln!("{N} hijacks in {:?}", started.elapsed());
+    Ok(())
+}
