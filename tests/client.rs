@@ -116,17 +116,20 @@ async fn dial_with(
     protocol: &str,
     options: hijack_host::ClientOptions,
 ) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
+    dial_request_with(addr, ClientRequest::new("GET", "/", protocol), options).await
+}
+
+/// `request` with `options`, from a fresh instance allowed to reach `addr` only.
+async fn dial_request_with(
+    addr: std::net::SocketAddr,
+    request: ClientRequest,
+    options: hijack_host::ClientOptions,
+) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
     let mut instance = runtime()
         .instantiate(connect_to(addr))
         .await
         .expect("instantiate");
-    instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", protocol),
-            options,
-        )
-        .await
+    instance.dial(&addr.to_string(), request, options).await
 }
 
 async fn dial_default(
@@ -621,13 +624,7 @@ async fn dial_with_request(
     addr: std::net::SocketAddr,
     request: ClientRequest,
 ) -> Result<(hijack_host::ResponseHead, hijack_host::HijackedStream), hijack_host::Error> {
-    let mut instance = runtime()
-        .instantiate(connect_to(addr))
-        .await
-        .expect("instantiate");
-    instance
-        .dial(&addr.to_string(), request, Default::default())
-        .await
+    dial_request_with(addr, request, Default::default()).await
 }
 
 fn connect_request(target: &str) -> ClientRequest {

@@ -70,6 +70,37 @@ async fn write_split(s: &mut TcpStream, bytes: &[u8], schedule: &[usize]) -> std
     Ok(())
 }
 
+/// The fields after the first `framing` ones, as text.
+fn extra_fields(headers: &[Header], framing: usize) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .skip(framing)
+        .map(|h| {
+            (
+                h.name.clone(),
+                String::from_utf8_lossy(&h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// What the connection yields — `buffered`, then the stream — is exactly `tail`.
+async fn tail_is_exact(conn: &mut hijack_host::HijackedStream, tail: &[u8]) -> anyhow::Result<()> {
+    let buffered = conn.buffered().to_vec();
+    let all = read_to_end(conn).await;
+    anyhow::ensure!(
+        all == tail,
+        "tail {} bytes != {} bytes",
+        all.len(),
+        tail.len()
+    );
+    anyhow::ensure!(
+        tail.starts_with(&buffered),
+        "buffered is not a prefix of the tail"
+    );
+    Ok(())
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
@@ -118,30 +149,9 @@ async fn client_case(
             Default::default(),
         )
         .await?;
-    let got: Vec<(String, String)> = head
-        .headers
-        .iter()
-        .skip(2)
-        .map(|h| {
-            (
-                h.name.clone(),
-                String::from_utf8_lossy(&h.value).into_owned(),
-            )
-        })
-        .collect();
+    let got = extra_fields(&head.headers, 2);
     anyhow::ensure!(got == fields, "fields {got:?} != {fields:?}");
-    let buffered = conn.buffered().to_vec();
-    let all = read_to_end(&mut conn).await;
-    anyhow::ensure!(
-        all == tail,
-        "tail {} bytes != {} bytes",
-        all.len(),
-        tail.len()
-    );
-    anyhow::ensure!(
-        tail.starts_with(&buffered),
-        "buffered is not a prefix of the tail"
-    );
+    tail_is_exact(&mut conn, &tail).await?;
     peer.await??;
     Ok(())
 }
@@ -175,34 +185,12 @@ async fn server_case(
         anyhow::Ok(())
     });
     let incoming = tokio::time::timeout(LIMIT, instance.accept(&listener)).await??;
-    let got: Vec<(String, String)> = incoming
-        .head
-        .headers
-        .iter()
-        .skip(3)
-        .map(|h| {
-            (
-                h.name.clone(),
-                String::from_utf8_lossy(&h.value).into_owned(),
-            )
-        })
-        .collect();
+    let got = extra_fields(&incoming.head.headers, 3);
     anyhow::ensure!(got == fields, "fields {got:?} != {fields:?}");
     let mut conn = instance
         .hijack(incoming, "tcp", Vec::<Header>::new())
         .await?;
-    let buffered = conn.buffered().to_vec();
-    let all = read_to_end(&mut conn).await;
-    anyhow::ensure!(
-        all == tail,
-        "tail {} bytes != {} bytes",
-        all.len(),
-        tail.len()
-    );
-    anyhow::ensure!(
-        tail.starts_with(&buffered),
-        "buffered is not a prefix of the tail"
-    );
+    tail_is_exact(&mut conn, &tail).await?;
     drop(conn);
     client.await??;
     Ok(())

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_hijack");
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -51,62 +53,14 @@ fn dial(args: &[&str], stdin: &[u8]) -> Output {
 
 /// Run `hijack ARGS` as [`dial`] does: `stdin` fed and closed, output drained, bounded.
 fn hijack(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hijack");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = r.read_to_end(&mut out);
-            out
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = stderr.join().unwrap_or_default();
-            panic!(
-                "hijack {args:?} did not exit within {LIMIT:?}; stderr: {}",
-                text(&err)
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    support::run_bounded(cmd, stdin, LIMIT)
 }
 
 /// A one-shot native server: reads a request head, sends `reply`, closes; returns the head.
 fn peer(reply: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = l.local_addr().expect("addr");
-    let t = thread::spawn(move || {
-        let (mut s, _) = l.accept().expect("accept");
-        s.set_read_timeout(Some(LIMIT)).expect("timeout");
-        let head = read_head(&mut s);
-        s.write_all(reply).expect("reply");
-        head
-    });
-    (addr, t)
+    peer_owned(reply.to_vec())
 }
 
 fn read_head(s: &mut TcpStream) -> Vec<u8> {

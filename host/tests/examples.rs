@@ -5,9 +5,11 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod support;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -37,47 +39,11 @@ fn wasmtime() -> PathBuf {
     }
 }
 
-/// Run `wasmtime ARGS` with `stdin` fed and closed after `hold`, output drained, bounded.
-fn run(args: &[&str], stdin: &[u8], hold: Duration) -> Output {
-    let mut child = Command::new(wasmtime())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the wasmtime CLI (scripts/tools installs it)");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    thread::spawn(move || {
-        let _ = input.write_all(&data);
-        thread::sleep(hold);
-    });
-    let drain = |mut r: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = r.read_to_end(&mut out);
-            out
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("wasmtime {args:?} did not exit within {LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    }
+/// Run `wasmtime ARGS` with `stdin` fed and closed, output drained, bounded.
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(wasmtime());
+    cmd.args(args);
+    support::run_bounded(cmd, stdin, LIMIT)
 }
 
 fn read_head(s: &mut TcpStream) -> Vec<u8> {
@@ -125,7 +91,6 @@ fn attach_under_wasmtime_run_moves_both_ways_and_half_closes() {
             &url,
         ],
         b"ls -l\n",
-        Duration::ZERO,
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -149,11 +114,7 @@ fn attach_without_the_network_grant_fails_fast_and_says_why() {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/attach", l.local_addr().expect("addr"));
     let started = Instant::now();
-    let out = run(
-        &["run", attach.to_str().unwrap(), &url],
-        b"",
-        Duration::ZERO,
-    );
+    let out = run(&["run", attach.to_str().unwrap(), &url], b"");
     let err = String::from_utf8_lossy(&out.stderr);
     // wasi:cli/exit carries success or failure only: wasmtime reports any failure as 1.
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -187,7 +148,6 @@ fn attach_reports_a_refusal_with_exit_1() {
             &url,
         ],
         b"",
-        Duration::ZERO,
     );
     peer.join().expect("peer");
     assert_eq!(out.status.code(), Some(1));
