@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 mod support;
 
+use support::read_head;
+
 const BIN: &str = env!("CARGO_BIN_EXE_hijack");
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -61,15 +63,6 @@ fn hijack(args: &[&str], stdin: &[u8]) -> Output {
 /// A one-shot native server: reads a request head, sends `reply`, closes; returns the head.
 fn peer(reply: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
     peer_owned(reply.to_vec())
-}
-
-fn read_head(s: &mut TcpStream) -> Vec<u8> {
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
-        head.push(b[0]);
-    }
-    head
 }
 
 fn read_to_end(s: &mut TcpStream) -> Vec<u8> {

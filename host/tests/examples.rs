@@ -3,13 +3,15 @@
 //! native loopback peers. Every wait is bounded.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
+
+use support::read_head;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -39,20 +41,17 @@ fn wasmtime() -> PathBuf {
     }
 }
 
+/// `wasmtime run -S inherit-network EXAMPLE URL`: the example with the network granted.
+fn run_granted(example: &std::path::Path, url: &str, stdin: &[u8]) -> Output {
+    let example = example.to_str().expect("a UTF-8 path");
+    run(&["run", "-S", "inherit-network", example, url], stdin)
+}
+
 /// Run `wasmtime ARGS` with `stdin` fed and closed, output drained, bounded.
 fn run(args: &[&str], stdin: &[u8]) -> Output {
     let mut cmd = Command::new(wasmtime());
     cmd.args(args);
     support::run_bounded(cmd, stdin, LIMIT)
-}
-
-fn read_head(s: &mut TcpStream) -> Vec<u8> {
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
-        head.push(b[0]);
-    }
-    head
 }
 
 /// A Docker-like daemon for one attach: reads the head, answers `101` with `first`, echoes
@@ -82,16 +81,7 @@ fn attach_under_wasmtime_run_moves_both_ways_and_half_closes() {
     let attach = composed("attach.wasm");
     let (addr, daemon) = daemon(b"first-bytes|");
     let url = format!("http://{addr}/containers/c1/attach?stream=1&stdin=1&stdout=1");
-    let out = run(
-        &[
-            "run",
-            "-S",
-            "inherit-network",
-            attach.to_str().unwrap(),
-            &url,
-        ],
-        b"ls -l\n",
-    );
+    let out = run_granted(&attach, &url, b"ls -l\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert_eq!(
@@ -139,16 +129,7 @@ fn attach_reports_a_refusal_with_exit_1() {
             .expect("404");
     });
     let url = format!("http://{addr}/containers/nope/attach");
-    let out = run(
-        &[
-            "run",
-            "-S",
-            "inherit-network",
-            attach.to_str().unwrap(),
-            &url,
-        ],
-        b"",
-    );
+    let out = run_granted(&attach, &url, b"");
     peer.join().expect("peer");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(out.stdout, b"");

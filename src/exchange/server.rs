@@ -210,7 +210,7 @@ impl Listener {
             }
         }
         let woken = self.listening.blocking_wait(listener, &watched, deadline);
-        self.ready.extend(woken.conns.into_iter().map(|i| slots[i]));
+        self.ready.extend(woken.into_iter().map(|i| slots[i]));
     }
 
     fn insert(&mut self, conn: Conn) -> usize {

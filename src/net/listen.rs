@@ -48,16 +48,6 @@ impl Watched {
     }
 }
 
-/// What a wait found ready.
-pub struct Woken {
-    /// A connection waits in the backlog.
-    pub listener: bool,
-    /// The deadline passed.
-    pub deadline: bool,
-    /// Positions, in the slice given, of the watched connections that have bytes (or closed).
-    pub conns: Vec<usize>,
-}
-
 impl Listening {
     /// Bind to `addr` and listen.
     pub fn blocking_bind(addr: IpSocketAddress) -> Result<Self, NetError> {
@@ -91,14 +81,15 @@ impl Listening {
     }
 
     /// Wait until a connection waits in the backlog (if `listener`), one of `watched` has
-    /// bytes (or closed), or `deadline` passes; say which. The only pollable made here is the
-    /// deadline's, dropped before returning.
+    /// bytes (or closed), or `deadline` passes; return the positions, in `watched`, of the
+    /// connections that woke. The only pollable made here is the deadline's, dropped before
+    /// returning.
     pub fn blocking_wait(
         &self,
         listener: bool,
         watched: &[&Watched],
         deadline: Option<Deadline>,
-    ) -> Woken {
+    ) -> Vec<usize> {
         let timer = deadline.map(Deadline::subscribe);
         // A poll needs at least one pollable: with nothing else to wait for, the listener's.
         let listener = listener || (timer.is_none() && watched.is_empty());
@@ -111,22 +102,10 @@ impl Listening {
         }
         let first = set.len();
         set.extend(watched.iter().map(|w| &w.ready));
-        let mut woken = Woken {
-            listener: false,
-            deadline: false,
-            conns: Vec::new(),
-        };
-        for i in poll(&set) {
-            let i = i as usize;
-            if i >= first {
-                woken.conns.push(i - first);
-            } else if listener && i == 0 {
-                woken.listener = true;
-            } else {
-                woken.deadline = true;
-            }
-        }
-        woken
+        poll(&set)
+            .into_iter()
+            .filter_map(|i| (i as usize).checked_sub(first))
+            .collect()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the host crate's test binaries that run processes.
 
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -50,4 +51,14 @@ pub fn run_bounded(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
     }
+}
+
+/// Read a head byte by byte, up to its blank line (or EOF); the socket's own timeout bounds it.
+pub fn read_head(s: &mut TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+        head.push(b[0]);
+    }
+    head
 }
