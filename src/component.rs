@@ -8,6 +8,7 @@ use bindings::exports::hijack::http::client as wit_client;
 use bindings::exports::hijack::http::server as wit_server;
 use bindings::exports::hijack::http::types as wit;
 use std::cell::RefCell;
+use wasip2::io::poll::Pollable;
 use wasip2::sockets::network::IpSocketAddress;
 
 /// The code wit-bindgen generates from `wit/hijack.wit`, and the export of [`Component`]. The
@@ -40,30 +41,72 @@ mod bindings {
 struct Component;
 
 impl wit_client::Guest for Component {
+    type PendingHijack = PendingHijack;
+
     fn hijack(
         authority: String,
         request: wit_client::Request,
         options: wit_client::Options,
     ) -> Result<(wit::ResponseHead, wit::Hijacked), wit::Error> {
-        let limits = limits(options.limits)?;
-        let headers = headers_in(request.headers);
-        let req = proto::client::UpgradeRequest {
-            method: &request.method,
-            target: &request.target,
-            upgrade: &request.upgrade,
-            headers: &headers,
-            body: request.body.as_deref(),
-        };
-        let options = client::DialOptions {
-            limits,
-            connect_timeout_ms: options
-                .connect_timeout_ms
-                .unwrap_or(proto::DEFAULT_CONNECT_TIMEOUT_MS),
-            keepalive_ms: options.keepalive_ms,
-            allow_200: options.allow_200,
-        };
-        let (head, hijacked) = client::blocking_hijack(&authority, &req, &options)?;
+        let (head, hijacked) = with_request(&authority, request, options, client::blocking_hijack)?;
         Ok((response_out(head), hijacked_out(hijacked)))
+    }
+
+    fn start_hijack(
+        authority: String,
+        request: wit_client::Request,
+        options: wit_client::Options,
+    ) -> Result<wit_client::PendingHijack, wit::Error> {
+        let pending = with_request(&authority, request, options, client::PendingHijack::start)?;
+        Ok(wit_client::PendingHijack::new(PendingHijack(RefCell::new(
+            pending,
+        ))))
+    }
+}
+
+/// Call `f` with the crate's view of a WIT request and its options.
+fn with_request<T>(
+    authority: &str,
+    request: wit_client::Request,
+    options: wit_client::Options,
+    f: impl FnOnce(
+        &str,
+        &proto::client::UpgradeRequest<'_>,
+        &client::DialOptions,
+    ) -> Result<T, exchange::Error>,
+) -> Result<T, wit::Error> {
+    let limits = limits(options.limits)?;
+    let headers = headers_in(request.headers);
+    let req = proto::client::UpgradeRequest {
+        method: &request.method,
+        target: &request.target,
+        upgrade: &request.upgrade,
+        headers: &headers,
+        body: request.body.as_deref(),
+    };
+    let options = client::DialOptions {
+        limits,
+        connect_timeout_ms: options
+            .connect_timeout_ms
+            .unwrap_or(proto::DEFAULT_CONNECT_TIMEOUT_MS),
+        keepalive_ms: options.keepalive_ms,
+        allow_200: options.allow_200,
+    };
+    Ok(f(authority, &req, &options)?)
+}
+
+struct PendingHijack(RefCell<client::PendingHijack>);
+
+impl wit_client::GuestPendingHijack for PendingHijack {
+    fn subscribe(&self) -> Vec<Pollable> {
+        self.0.borrow().subscribe()
+    }
+
+    fn finish(&self) -> Result<(wit::ResponseHead, wit::Hijacked), wit::Error> {
+        match self.0.borrow_mut().try_finish()? {
+            Some((head, hijacked)) => Ok((response_out(head), hijacked_out(hijacked))),
+            None => Err(wit::Error::WouldBlock),
+        }
     }
 }
 
@@ -90,6 +133,17 @@ impl wit_server::GuestListener for Listener {
     fn accept(&self) -> Result<wit_server::Incoming, wit::Error> {
         let incoming = self.0.borrow_mut().blocking_accept()?;
         Ok(wit_server::Incoming::new(Incoming(RefCell::new(incoming))))
+    }
+
+    fn try_accept(&self) -> Result<wit_server::Incoming, wit::Error> {
+        match self.0.borrow_mut().try_accept()? {
+            Some(incoming) => Ok(wit_server::Incoming::new(Incoming(RefCell::new(incoming)))),
+            None => Err(wit::Error::WouldBlock),
+        }
+    }
+
+    fn subscribe(&self) -> Vec<Pollable> {
+        self.0.borrow().subscribe()
     }
 }
 

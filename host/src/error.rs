@@ -201,6 +201,7 @@ impl fmt::Display for Describe<'_> {
                 "the peer answered {} without switching to the protocol asked for",
                 h.status
             ),
+            E::WouldBlock => f.write_str("not done yet: call again when its pollables are ready"),
         }
     }
 }

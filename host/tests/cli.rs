@@ -10,41 +10,16 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::read_head;
+use support::{Killed, read_head};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hijack");
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// Kills the child when the test ends, however it ends.
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start `hijack serve ARGS` and read its first line, `listening on IP:PORT`.
+/// Start `hijack serve ARGS` and read its first line, `listening on IP:PORT` (bounded).
 fn serve(args: &[&str]) -> (Killed, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hijack serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line was {line:?}"))
-        .parse()
-        .expect("IP:PORT");
-    (Killed(child), addr)
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve").args(args).stderr(Stdio::null());
+    support::listening(cmd, LIMIT)
 }
 
 /// Run `hijack dial ARGS` with `stdin` fed and closed, its output drained as it comes (so a

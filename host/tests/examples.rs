@@ -4,42 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
 
-use support::read_head;
+use support::{composed, read_head, wasmtime};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A composed example, which must exist: a missing one is a failure, not a skip.
-fn composed(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/composed")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `bash scripts/examples` (the README's test command does)",
-        path.display()
-    );
-    path
-}
-
-/// The wasmtime CLI that scripts/tools installs.
-fn wasmtime() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let installed = home.join(".cargo/bin/wasmtime");
-    if installed.exists() {
-        installed
-    } else {
-        PathBuf::from("wasmtime")
-    }
-}
 
 /// `wasmtime run -S inherit-network EXAMPLE URL`: the example with the network granted.
 fn run_granted(example: &std::path::Path, url: &str, stdin: &[u8]) -> Output {

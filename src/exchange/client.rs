@@ -1,15 +1,21 @@
 //! The client exchange: dial, send the upgrade request, read responses until a final one,
 //! and hand over only on a validated switch.
+//!
+//! [`PendingHijack`] runs the exchange as steps that never wait (lookup, connect, write, read
+//! the head, read a refusal's first body bytes); [`blocking_hijack`] drives it, waiting on
+//! its pollables in between, so the blocking and the pollable forms are one code path.
 
 use super::error::Error;
 use super::handoff::Hijacked;
-use super::read::{READ_CHUNK, blocking_read_head};
-use crate::net::{self, Conn, Deadline};
+use super::read::{READ_CHUNK, try_read_head};
+use crate::net::{
+    self, Conn, Connecting, Deadline, Pollable, Received, Resolving, blocking_wait_any, ready_now,
+};
 use crate::proto::client::{
     Ask, BodyPlan, MAX_INFORMATIONAL, MAX_REFUSAL_BODY, UpgradeRequest, Verdict,
     encode_request_with, judge, parse_response, websocket_fields,
 };
-use crate::proto::{Limits, ProtoError, ResponseHead, parse_authority, websocket};
+use crate::proto::{HeadScanner, Limits, ProtoError, ResponseHead, parse_authority, websocket};
 
 /// Longest wait for the body of a refusal (it is only shown to the caller).
 const REFUSAL_BODY_MS: u64 = 2_000;
@@ -27,95 +33,296 @@ pub struct DialOptions {
     pub allow_200: bool,
 }
 
-/// Run the client exchange against `authority`.
+/// Run the client exchange against `authority`, waiting until it is done.
 pub fn blocking_hijack(
     authority: &str,
     req: &UpgradeRequest<'_>,
     options: &DialOptions,
 ) -> Result<(ResponseHead, Hijacked), Error> {
-    let limits = &options.limits;
-    // Every caller value is checked before the network is touched.
-    let (owned, ask) = if req.is_connect() {
-        (Vec::new(), Ask::Connect)
-    } else if websocket::is_websocket(req.upgrade) {
-        let key = websocket::key(net::nonce16());
-        let accept = websocket::accept(key.as_bytes());
-        let ask = Ask::Upgrade {
-            protocol: req.upgrade,
-            websocket_accept: Some(accept),
-            allow_200: options.allow_200,
-        };
-        (websocket_fields(&key).to_vec(), ask)
-    } else {
-        let ask = Ask::Upgrade {
-            protocol: req.upgrade,
-            websocket_accept: None,
-            allow_200: options.allow_200,
-        };
-        (Vec::new(), ask)
-    };
-    let request = encode_request_with(authority, req, &owned)?;
-    let target = parse_authority(authority)?;
-    let connect_deadline = Deadline::after_ms(options.connect_timeout_ms);
-    let addrs = match target.ip() {
-        Some(ip) => vec![net::ip_address(ip)],
-        None => net::blocking_resolve(target.host, connect_deadline)?,
-    };
-    let conn = net::blocking_connect(&addrs, target.port, connect_deadline)?;
-    if let Some(period_ms) = options.keepalive_ms {
-        conn.set_keepalive(period_ms)?;
-    }
-
-    let deadline = Deadline::after_ms(limits.head_timeout_ms);
-    conn.blocking_write_all(&request, deadline)?;
-    let mut buf = Vec::new();
-    let mut informational = 0;
+    let mut pending = PendingHijack::start(authority, req, options)?;
     loop {
-        let end = blocking_read_head(&conn, &mut buf, limits.max_head_bytes, deadline)?;
-        let head = parse_response(&buf[..end], limits.max_headers)?;
-        match judge(&head, &ask) {
-            Verdict::Switched => {
-                let buffered = buf.split_off(end);
-                return Ok((head, Hijacked { conn, buffered }));
-            }
-            Verdict::Informational if informational < MAX_INFORMATIONAL => {
-                informational += 1;
-                buf.drain(..end);
-            }
-            Verdict::Informational => {
-                return Err(ProtoError::Malformed("too many informational responses").into());
-            }
-            Verdict::InvalidSwitch => return Err(Error::InvalidSwitch(head)),
-            Verdict::Refused(plan) => {
-                let body = blocking_refusal_body(&conn, buf.split_off(end), plan, deadline);
-                return Err(Error::NotSwitched(head, body));
-            }
+        if let Some(done) = pending.try_finish()? {
+            return Ok(done);
+        }
+        blocking_wait_any(&pending.subscribe());
+    }
+}
+
+/// What the response must be for a switch: [`Ask`], owned.
+struct Expect {
+    connect: bool,
+    protocol: String,
+    websocket_accept: Option<String>,
+    allow_200: bool,
+}
+
+impl Expect {
+    fn ask(&self) -> Ask<'_> {
+        if self.connect {
+            return Ask::Connect;
+        }
+        Ask::Upgrade {
+            protocol: &self.protocol,
+            websocket_accept: self.websocket_accept.clone(),
+            allow_200: self.allow_200,
         }
     }
 }
 
-/// The first bytes of a refusal's body, best effort: what arrived with the head, plus what
-/// follows within a short wait, as the framing says, capped at [`MAX_REFUSAL_BODY`].
-fn blocking_refusal_body(
-    conn: &Conn,
-    mut body: Vec<u8>,
-    plan: BodyPlan,
-    deadline: Deadline,
-) -> Vec<u8> {
-    let want = match plan {
+/// Where the exchange is.
+enum Stage {
+    Resolving(Resolving, u16),
+    Connecting(Connecting),
+    /// Writing the request; `usize` bytes of it are written.
+    Writing(Conn, usize),
+    /// Reading response heads; `informational` interim ones were skipped.
+    Reading {
+        conn: Conn,
+        buf: Vec<u8>,
+        scanner: HeadScanner,
+        informational: usize,
+    },
+    /// Reading the first bytes of a refusal's body, up to `want`.
+    Refusal {
+        conn: Conn,
+        head: ResponseHead,
+        body: Vec<u8>,
+        want: usize,
+        deadline: Deadline,
+    },
+    /// The outcome was returned (or an error closed the connection).
+    Done,
+}
+
+/// A client exchange in progress. Dropping it closes the connection, if one was opened.
+pub struct PendingHijack {
+    stage: Stage,
+    request: Vec<u8>,
+    expect: Expect,
+    limits: Limits,
+    keepalive_ms: Option<u64>,
+    connect_deadline: Deadline,
+    /// Set when the request starts: the head deadline counts from before its first byte.
+    head_deadline: Option<Deadline>,
+}
+
+impl PendingHijack {
+    /// Check every caller value and start: nothing is sent and no connection is opened when
+    /// one is refused. The name lookup (if the host is not an IP literal) starts here.
+    pub fn start(
+        authority: &str,
+        req: &UpgradeRequest<'_>,
+        options: &DialOptions,
+    ) -> Result<Self, Error> {
+        let (owned, websocket_accept) = if !req.is_connect() && websocket::is_websocket(req.upgrade)
+        {
+            let key = websocket::key(net::nonce16());
+            let accept = websocket::accept(key.as_bytes());
+            (websocket_fields(&key).to_vec(), Some(accept))
+        } else {
+            (Vec::new(), None)
+        };
+        let request = encode_request_with(authority, req, &owned)?;
+        let target = parse_authority(authority)?;
+        let stage = match target.ip() {
+            Some(ip) => {
+                Stage::Connecting(Connecting::start(vec![net::ip_address(ip)], target.port))
+            }
+            None => Stage::Resolving(Resolving::start(target.host)?, target.port),
+        };
+        Ok(Self {
+            stage,
+            request,
+            expect: Expect {
+                connect: req.is_connect(),
+                protocol: req.upgrade.to_owned(),
+                websocket_accept,
+                allow_200: options.allow_200,
+            },
+            limits: options.limits,
+            keepalive_ms: options.keepalive_ms,
+            connect_deadline: Deadline::after_ms(options.connect_timeout_ms),
+            head_deadline: None,
+        })
+    }
+
+    /// Advance as far as possible without waiting. `Ok(None)`: not done, wait on
+    /// [`PendingHijack::subscribe`]. Any other result is the outcome, once; an error closes the
+    /// connection, and calls after the outcome are `invalid-input`.
+    pub fn try_finish(&mut self) -> Result<Option<(ResponseHead, Hijacked)>, Error> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        match self.advance(stage) {
+            Ok(Step::Wait(stage)) => {
+                self.stage = stage;
+                Ok(None)
+            }
+            Ok(Step::Done(head, hijacked)) => Ok(Some((head, hijacked))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fresh pollables, ready when [`PendingHijack::try_finish`] may make progress: the
+    /// current step's and its deadline's. Children of the exchange's socket and streams: the
+    /// caller drops them before the next `try_finish`.
+    pub fn subscribe(&self) -> Vec<Pollable> {
+        let (step, deadline) = match &self.stage {
+            Stage::Resolving(lookup, _) => (Some(lookup.subscribe()), self.connect_deadline),
+            Stage::Connecting(connecting) => (connecting.subscribe(), self.connect_deadline),
+            Stage::Writing(conn, _) => (Some(conn.writable()), self.head_deadline()),
+            Stage::Reading { conn, .. } => (Some(conn.readable()), self.head_deadline()),
+            Stage::Refusal { conn, deadline, .. } => (Some(conn.readable()), *deadline),
+            // Done: call again to hear so.
+            Stage::Done => return vec![ready_now()],
+        };
+        match step {
+            Some(step) => vec![step, deadline.subscribe()],
+            None => vec![ready_now()],
+        }
+    }
+
+    fn head_deadline(&self) -> Deadline {
+        self.head_deadline.unwrap_or(self.connect_deadline)
+    }
+
+    /// Run `stage` forward until it must wait or the exchange ends.
+    fn advance(&mut self, mut stage: Stage) -> Result<Step, Error> {
+        loop {
+            stage = match stage {
+                Stage::Resolving(mut lookup, port) => match lookup.try_finish()? {
+                    Some(addrs) => Stage::Connecting(Connecting::start(addrs, port)),
+                    None => {
+                        return self.wait(Stage::Resolving(lookup, port), self.connect_deadline);
+                    }
+                },
+                Stage::Connecting(mut connecting) => match connecting.try_finish()? {
+                    Some(conn) => {
+                        if let Some(period_ms) = self.keepalive_ms {
+                            conn.set_keepalive(period_ms)?;
+                        }
+                        self.head_deadline = Some(Deadline::after_ms(self.limits.head_timeout_ms));
+                        Stage::Writing(conn, 0)
+                    }
+                    None => return self.wait(Stage::Connecting(connecting), self.connect_deadline),
+                },
+                Stage::Writing(conn, mut written) => {
+                    written += conn.write_some(&self.request[written..])?;
+                    if written < self.request.len() {
+                        return self.wait(Stage::Writing(conn, written), self.head_deadline());
+                    }
+                    // The flush finishes in the background; the response is read meanwhile.
+                    conn.flush()?;
+                    Stage::Reading {
+                        conn,
+                        buf: Vec::new(),
+                        scanner: HeadScanner::new(self.limits.max_head_bytes),
+                        informational: 0,
+                    }
+                }
+                Stage::Reading {
+                    conn,
+                    mut buf,
+                    mut scanner,
+                    informational,
+                } => {
+                    let Some(end) = try_read_head(&conn, &mut buf, &mut scanner)? else {
+                        let stage = Stage::Reading {
+                            conn,
+                            buf,
+                            scanner,
+                            informational,
+                        };
+                        return self.wait(stage, self.head_deadline());
+                    };
+                    let head = parse_response(&buf[..end], self.limits.max_headers)?;
+                    match judge(&head, &self.expect.ask()) {
+                        Verdict::Switched => {
+                            let buffered = buf.split_off(end);
+                            return Ok(Step::Done(head, Hijacked { conn, buffered }));
+                        }
+                        Verdict::Informational if informational < MAX_INFORMATIONAL => {
+                            buf.drain(..end);
+                            Stage::Reading {
+                                conn,
+                                buf,
+                                scanner: HeadScanner::new(self.limits.max_head_bytes),
+                                informational: informational + 1,
+                            }
+                        }
+                        Verdict::Informational => {
+                            let e = ProtoError::Malformed("too many informational responses");
+                            return Err(e.into());
+                        }
+                        Verdict::InvalidSwitch => return Err(Error::InvalidSwitch(head)),
+                        Verdict::Refused(plan) => Stage::Refusal {
+                            conn,
+                            head,
+                            want: refusal_want(plan, buf.len() - end),
+                            body: buf.split_off(end),
+                            deadline: self
+                                .head_deadline()
+                                .min(Deadline::after_ms(REFUSAL_BODY_MS)),
+                        },
+                    }
+                }
+                Stage::Refusal {
+                    conn,
+                    head,
+                    mut body,
+                    want,
+                    deadline,
+                } => {
+                    // Best effort: what the framing says, until close, an error or the deadline.
+                    let mut open = true;
+                    while open && body.len() < want {
+                        match conn.try_read((want - body.len()).min(READ_CHUNK)) {
+                            Ok(Received::Data(bytes)) => body.extend_from_slice(&bytes),
+                            Ok(Received::Empty) if !deadline.passed() => {
+                                let stage = Stage::Refusal {
+                                    conn,
+                                    head,
+                                    body,
+                                    want,
+                                    deadline,
+                                };
+                                return Ok(Step::Wait(stage));
+                            }
+                            _ => open = false,
+                        }
+                    }
+                    body.truncate(want);
+                    return Err(Error::NotSwitched(head, body));
+                }
+                Stage::Done => {
+                    let e = ProtoError::InvalidInput("this exchange has already finished".into());
+                    return Err(e.into());
+                }
+            };
+        }
+    }
+
+    /// Park `stage` to wait on it, unless `deadline` has passed.
+    fn wait(&self, stage: Stage, deadline: Deadline) -> Result<Step, Error> {
+        if deadline.passed() {
+            return Err(net::NetError::Timeout.into());
+        }
+        Ok(Step::Wait(stage))
+    }
+}
+
+/// What one call to `advance` ended with.
+enum Step {
+    Wait(Stage),
+    Done(ResponseHead, Hijacked),
+}
+
+/// How many body bytes of a refusal to keep: what its framing says, capped at
+/// [`MAX_REFUSAL_BODY`]; `arrived` bytes came with the head.
+fn refusal_want(plan: BodyPlan, arrived: usize) -> usize {
+    match plan {
         BodyPlan::None => 0,
-        BodyPlan::AsBuffered => body.len(),
+        BodyPlan::AsBuffered => arrived,
         BodyPlan::Length(n) => usize::try_from(n).unwrap_or(usize::MAX),
         BodyPlan::UntilClose => usize::MAX,
     }
-    .min(MAX_REFUSAL_BODY);
-    let deadline = deadline.min(Deadline::after_ms(REFUSAL_BODY_MS));
-    while body.len() < want {
-        match conn.blocking_read((want - body.len()).min(READ_CHUNK), deadline) {
-            Ok(Some(bytes)) => body.extend_from_slice(&bytes),
-            _ => break,
-        }
-    }
-    body.truncate(want);
-    body
+    .min(MAX_REFUSAL_BODY)
 }

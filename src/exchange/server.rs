@@ -4,8 +4,8 @@
 
 use super::error::Error;
 use super::handoff::Hijacked;
-use super::read::READ_CHUNK;
-use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Received, Watched};
+use super::read::try_read_head;
+use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Pollable, Watched, ready_now};
 use crate::proto::server::{
     BAD_REQUEST, Decision, HEAD_TOO_LARGE, Offer, decide, encode_response, parse_request,
 };
@@ -59,30 +59,20 @@ impl Pending {
     /// Read what is there without waiting; a complete head is parsed and decided on
     /// ([`decide`]), a bad one refused.
     fn advance(&mut self, limits: &Limits) -> Progress {
-        loop {
-            match self.scanner.scan(&self.buf) {
-                Ok(Some(end)) => {
-                    let head = match parse_request(&self.buf[..end], limits.max_headers) {
-                        Ok(head) => head,
-                        Err(e) => return refuse(e),
-                    };
-                    return match decide(&head) {
-                        Decision::Offer(offer) => {
-                            Progress::Complete(head, offer, self.buf.split_off(end))
-                        }
-                        Decision::Reject(reject) => Progress::Refused(reject.answer()),
-                    };
-                }
-                Ok(None) => {}
-                Err(e) => return refuse(e),
-            }
-            let room = self.scanner.room(self.buf.len()).min(READ_CHUNK);
-            match self.watched.conn().try_read(room) {
-                Ok(Received::Data(bytes)) => self.buf.extend_from_slice(&bytes),
-                Ok(Received::Empty) if self.deadline.passed() => return Progress::Gone,
-                Ok(Received::Empty) => return Progress::Waiting,
-                Ok(Received::Closed) | Err(_) => return Progress::Gone,
-            }
+        let end = match try_read_head(self.watched.conn(), &mut self.buf, &mut self.scanner) {
+            Ok(Some(end)) => end,
+            Ok(None) if self.deadline.passed() => return Progress::Gone,
+            Ok(None) => return Progress::Waiting,
+            Err(Error::Proto(e)) => return refuse(e),
+            Err(_) => return Progress::Gone,
+        };
+        let head = match parse_request(&self.buf[..end], limits.max_headers) {
+            Ok(head) => head,
+            Err(e) => return refuse(e),
+        };
+        match decide(&head) {
+            Decision::Offer(offer) => Progress::Complete(head, offer, self.buf.split_off(end)),
+            Decision::Reject(reject) => Progress::Refused(reject.answer()),
         }
     }
 }
@@ -115,31 +105,79 @@ impl Listener {
         Ok(self.listening.local_address()?)
     }
 
-    /// The next connection whose request head is complete. Heads arrive concurrently: a
-    /// connection that stalls waits in `pending` while others complete.
+    /// The next connection whose request head is complete, waiting for one. Heads arrive
+    /// concurrently: a connection that stalls waits in `pending` while others complete.
     pub fn blocking_accept(&mut self) -> Result<Incoming, Error> {
         loop {
-            // A transient accept failure (out of descriptors or buffers) is reported only if
-            // no pending head completes this round; the caller backs off and calls again, and
-            // the listener and every pending connection are kept.
-            let transient = self.accept_backlog()?;
-            if let Some(incoming) = self.advance_ready() {
+            if let Some(incoming) = self.round()? {
                 return Ok(incoming);
             }
-            self.expire();
-            if let Some(e) = transient {
-                // Out of descriptors: without waiting, look for pending connections that
-                // closed or completed (closing them frees descriptors) before reporting.
-                self.wait(false, Some(Deadline::after_ms(0)));
-                return match self.advance_ready() {
-                    Some(incoming) => Ok(incoming),
-                    None => Err(e.into()),
-                };
-            }
-            let room = self.live < self.limits.max_pending_heads;
             let earliest = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
-            self.wait(room, earliest);
+            self.wait(self.has_room(), earliest);
         }
+    }
+
+    /// The next connection whose request head is complete, if one is now; never waits.
+    pub fn try_accept(&mut self) -> Result<Option<Incoming>, Error> {
+        if let Some(incoming) = self.round()? {
+            return Ok(Some(incoming));
+        }
+        // Learn which pending connections woke, without waiting: one poll over the set with a
+        // deadline already passed reports every pollable that is ready.
+        self.wait(false, Some(Deadline::after_ms(0)));
+        self.round()
+    }
+
+    /// Fresh pollables, ready when [`Listener::try_accept`] may make progress: the backlog's
+    /// (while there is room), the earliest deadline's and every pending connection's — or one
+    /// that is ready at once when connections are queued as ready. The caller drops them
+    /// before the next call that may close a pending connection.
+    pub fn subscribe(&self) -> Vec<Pollable> {
+        if !self.ready.is_empty() {
+            return vec![ready_now()];
+        }
+        let mut set = Vec::with_capacity(self.live + 2);
+        if self.has_room() {
+            set.push(self.listening.subscribe());
+        }
+        if let Some(Reverse((deadline, _, _))) = self.deadlines.peek() {
+            set.push(deadline.subscribe());
+        }
+        set.extend(
+            self.pending
+                .iter()
+                .flatten()
+                .map(|p| p.watched.conn().readable()),
+        );
+        set
+    }
+
+    /// One round without waiting: take connections from the backlog, read from those queued
+    /// as ready, close those past their deadline. `None`: no head is complete.
+    ///
+    /// A transient accept failure (out of descriptors or buffers) is reported only if no
+    /// pending head completes this round; the caller backs off and calls again, and the
+    /// listener and every pending connection are kept.
+    fn round(&mut self) -> Result<Option<Incoming>, Error> {
+        let transient = self.accept_backlog()?;
+        if let Some(incoming) = self.advance_ready() {
+            return Ok(Some(incoming));
+        }
+        self.expire();
+        let Some(e) = transient else {
+            return Ok(None);
+        };
+        // Out of descriptors: without waiting, look for pending connections that closed or
+        // completed (closing them frees descriptors) before reporting.
+        self.wait(false, Some(Deadline::after_ms(0)));
+        match self.advance_ready() {
+            Some(incoming) => Ok(Some(incoming)),
+            None => Err(e.into()),
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.live < self.limits.max_pending_heads
     }
 
     /// Read from the connections queued as ready; the first complete head is the answer.
@@ -167,7 +205,7 @@ impl Listener {
 
     /// Take connections from the backlog while there is room for their heads.
     fn accept_backlog(&mut self) -> Result<Option<crate::net::NetError>, Error> {
-        while self.live < self.limits.max_pending_heads {
+        while self.has_room() {
             match self.listening.try_accept() {
                 Ok(Some(conn)) => {
                     let slot = self.insert(conn);

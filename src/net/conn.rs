@@ -2,6 +2,7 @@
 
 use super::error::NetError;
 use super::time::{Deadline, blocking_wait};
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::network::IpSocketAddress;
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
@@ -43,21 +44,6 @@ impl Conn {
         }
     }
 
-    /// Read at most `max` bytes, waiting until `deadline` for at least one. `None`: closed.
-    pub fn blocking_read(
-        &self,
-        max: usize,
-        deadline: Deadline,
-    ) -> Result<Option<Vec<u8>>, NetError> {
-        loop {
-            match self.try_read(max)? {
-                Received::Data(b) => return Ok(Some(b)),
-                Received::Closed => return Ok(None),
-                Received::Empty => blocking_wait(&self.input.subscribe(), deadline)?,
-            }
-        }
-    }
-
     /// Write all of `bytes` and wait until they are flushed, all before `deadline`.
     pub fn blocking_write_all(&self, mut bytes: &[u8], deadline: Deadline) -> Result<(), NetError> {
         while !bytes.is_empty() {
@@ -79,16 +65,38 @@ impl Conn {
         Ok(())
     }
 
+    /// Write as much of `bytes` as the stream takes now, without waiting; how much it took.
+    pub fn write_some(&self, bytes: &[u8]) -> Result<usize, NetError> {
+        let permit = self.output.check_write().map_err(NetError::from)?;
+        let n = bytes
+            .len()
+            .min(usize::try_from(permit).unwrap_or(usize::MAX));
+        if n > 0 {
+            self.output.write(&bytes[..n]).map_err(NetError::from)?;
+        }
+        Ok(n)
+    }
+
+    /// Start flushing what was written, without waiting for it to finish.
+    pub fn flush(&self) -> Result<(), NetError> {
+        self.output.flush().map_err(NetError::from)
+    }
+
     /// Write what fits without waiting (an answer to a client we are about to drop).
     pub fn try_write(&self, bytes: &[u8]) {
-        if let Ok(permit) = self.output.check_write() {
-            let n = bytes
-                .len()
-                .min(usize::try_from(permit).unwrap_or(usize::MAX));
-            if n > 0 && self.output.write(&bytes[..n]).is_ok() {
-                let _ = self.output.flush();
-            }
+        if matches!(self.write_some(bytes), Ok(n) if n > 0) {
+            let _ = self.flush();
         }
+    }
+
+    /// Ready when the input has bytes or is closed; a child of the input stream.
+    pub fn readable(&self) -> Pollable {
+        self.input.subscribe()
+    }
+
+    /// Ready when the output takes bytes; a child of the output stream.
+    pub fn writable(&self) -> Pollable {
+        self.output.subscribe()
     }
 
     /// Half-close the sending side and discard what the peer has already sent (without
@@ -124,9 +132,5 @@ impl Conn {
     /// The three handles, for the caller to own.
     pub fn into_parts(self) -> (TcpSocket, InputStream, OutputStream) {
         (self.socket, self.input, self.output)
-    }
-
-    pub(crate) fn input(&self) -> &InputStream {
-        &self.input
     }
 }

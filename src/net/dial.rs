@@ -1,60 +1,109 @@
-//! Name lookup and connect.
+//! Name lookup and connect, each a step that never waits: start it, then call `try_finish`
+//! whenever the pollable from `subscribe` is ready.
 
 use super::addr::{family, socket_address};
 use super::conn::Conn;
 use super::error::NetError;
-use super::time::{Deadline, blocking_wait};
+use wasip2::io::poll::Pollable;
 use wasip2::sockets::instance_network::instance_network;
-use wasip2::sockets::ip_name_lookup::resolve_addresses;
-use wasip2::sockets::network::{ErrorCode, IpAddress, IpSocketAddress};
+use wasip2::sockets::ip_name_lookup::{ResolveAddressStream, resolve_addresses};
+use wasip2::sockets::network::{ErrorCode, IpAddress};
+use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-/// The addresses of the host name `name` (wasi:sockets/ip-name-lookup), before `deadline`.
-pub fn blocking_resolve(name: &str, deadline: Deadline) -> Result<Vec<IpAddress>, NetError> {
-    let network = instance_network();
-    let stream = resolve_addresses(&network, name).map_err(NetError::Dns)?;
-    let mut out = Vec::new();
-    loop {
-        match stream.resolve_next_address() {
-            Ok(Some(addr)) => out.push(addr),
-            Ok(None) => break,
-            Err(ErrorCode::WouldBlock) => blocking_wait(&stream.subscribe(), deadline)?,
-            Err(e) => return Err(NetError::Dns(e)),
-        }
-    }
-    if out.is_empty() {
-        return Err(NetError::Dns(ErrorCode::NameUnresolvable));
-    }
-    Ok(out)
+/// A name lookup in progress (wasi:sockets/ip-name-lookup).
+pub struct Resolving {
+    stream: ResolveAddressStream,
+    found: Vec<IpAddress>,
 }
 
-/// Connect to the first of `addrs` that answers, on `port`, before `deadline`.
-pub fn blocking_connect(
-    addrs: &[IpAddress],
+impl Resolving {
+    /// Start looking up the host name `name`.
+    pub fn start(name: &str) -> Result<Self, NetError> {
+        let stream = resolve_addresses(&instance_network(), name).map_err(NetError::Dns)?;
+        Ok(Self {
+            stream,
+            found: Vec::new(),
+        })
+    }
+
+    /// Every address of the name once the runtime has them all; `None` while more may come.
+    pub fn try_finish(&mut self) -> Result<Option<Vec<IpAddress>>, NetError> {
+        loop {
+            match self.stream.resolve_next_address() {
+                Ok(Some(addr)) => self.found.push(addr),
+                Ok(None) if self.found.is_empty() => {
+                    return Err(NetError::Dns(ErrorCode::NameUnresolvable));
+                }
+                Ok(None) => return Ok(Some(std::mem::take(&mut self.found))),
+                Err(ErrorCode::WouldBlock) => return Ok(None),
+                Err(e) => return Err(NetError::Dns(e)),
+            }
+        }
+    }
+
+    /// Ready when [`Resolving::try_finish`] may make progress; a child of the lookup.
+    pub fn subscribe(&self) -> Pollable {
+        self.stream.subscribe()
+    }
+}
+
+/// A connect in progress: the addresses in turn until one answers.
+pub struct Connecting {
+    addrs: Vec<IpAddress>,
     port: u16,
-    deadline: Deadline,
-) -> Result<Conn, NetError> {
-    let mut last = NetError::Dns(ErrorCode::NameUnresolvable);
-    for addr in addrs {
-        match blocking_connect_one(socket_address(*addr, port), deadline) {
-            Ok(conn) => return Ok(conn),
-            Err(NetError::Timeout) => return Err(NetError::Timeout),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+    /// The attempt under way, if any.
+    socket: Option<TcpSocket>,
+    /// The error of the last attempt that failed, reported when none is left.
+    last: Option<NetError>,
 }
 
-fn blocking_connect_one(addr: IpSocketAddress, deadline: Deadline) -> Result<Conn, NetError> {
-    let socket = create_tcp_socket(family(&addr)).map_err(NetError::Connect)?;
-    socket
-        .start_connect(&instance_network(), addr)
-        .map_err(NetError::Connect)?;
-    loop {
-        match socket.finish_connect() {
-            Ok((input, output)) => return Ok(Conn::new(socket, input, output)),
-            Err(ErrorCode::WouldBlock) => blocking_wait(&socket.subscribe(), deadline)?,
-            Err(e) => return Err(NetError::Connect(e)),
+impl Connecting {
+    /// Connect to `addrs`, first to last, on `port`. Nothing happens before
+    /// [`Connecting::try_finish`].
+    pub fn start(mut addrs: Vec<IpAddress>, port: u16) -> Self {
+        addrs.reverse();
+        Self {
+            addrs,
+            port,
+            socket: None,
+            last: None,
         }
+    }
+
+    /// The connection once an attempt succeeds; `None` while one is under way; the last
+    /// attempt's error when every address failed.
+    pub fn try_finish(&mut self) -> Result<Option<Conn>, NetError> {
+        loop {
+            if let Some(socket) = self.socket.take() {
+                match socket.finish_connect() {
+                    Ok((input, output)) => return Ok(Some(Conn::new(socket, input, output))),
+                    Err(ErrorCode::WouldBlock) => {
+                        self.socket = Some(socket);
+                        return Ok(None);
+                    }
+                    Err(e) => self.last = Some(NetError::Connect(e)),
+                }
+            }
+            let Some(ip) = self.addrs.pop() else {
+                let none = NetError::Dns(ErrorCode::NameUnresolvable);
+                return Err(self.last.take().unwrap_or(none));
+            };
+            let addr = socket_address(ip, self.port);
+            let started = create_tcp_socket(family(&addr)).and_then(|socket| {
+                socket.start_connect(&instance_network(), addr)?;
+                Ok(socket)
+            });
+            match started {
+                Ok(socket) => self.socket = Some(socket),
+                Err(e) => self.last = Some(NetError::Connect(e)),
+            }
+        }
+    }
+
+    /// Ready when [`Connecting::try_finish`] may make progress; a child of the attempt's socket.
+    /// `None` before the first attempt starts.
+    pub fn subscribe(&self) -> Option<Pollable> {
+        self.socket.as_ref().map(TcpSocket::subscribe)
     }
 }

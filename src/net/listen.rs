@@ -31,7 +31,7 @@ impl Watched {
     /// Watch `conn`.
     pub fn new(conn: Conn) -> Self {
         Self {
-            ready: conn.input().subscribe(),
+            ready: conn.readable(),
             conn,
         }
     }
@@ -67,6 +67,11 @@ impl Listening {
     /// The bound address.
     pub fn local_address(&self) -> Result<IpSocketAddress, NetError> {
         self.socket.local_address().map_err(NetError::Socket)
+    }
+
+    /// A fresh pollable, ready when a connection waits in the backlog; a child of the socket.
+    pub fn subscribe(&self) -> Pollable {
+        self.socket.subscribe()
     }
 
     /// A connection from the backlog, if one is waiting.

@@ -29,6 +29,18 @@ impl Deadline {
     }
 }
 
+/// A pollable that is ready at once: for a caller that must call again without waiting.
+pub fn ready_now() -> Pollable {
+    monotonic_clock::subscribe_duration(0)
+}
+
+/// Wait until one of `set` is ready. An empty set returns at once.
+pub fn blocking_wait_any(set: &[Pollable]) {
+    if !set.is_empty() {
+        poll(&set.iter().collect::<Vec<_>>());
+    }
+}
+
 /// Wait until `p` is ready or `deadline` passes.
 pub(crate) fn blocking_wait(p: &Pollable, deadline: Deadline) -> Result<(), NetError> {
     if p.ready() {

@@ -5,30 +5,9 @@ use wasip2::io::poll::poll;
 use wasip2::io::streams::{OutputStream, StreamError};
 use wasip2::sockets::tcp::ShutdownType;
 
-/// Bindings for the one interface this command imports from the hijack component.
-#[allow(missing_docs, unsafe_code)]
-mod bindings {
-    wit_bindgen::generate!({
-        inline: r#"
-            package hijack:attach;
-            world attach { import hijack:http/client@0.1.0; }
-        "#,
-        path: "../../wit",
-        with: {
-            "wasi:io/error@0.2.12": wasip2::io::error,
-            "wasi:io/poll@0.2.12": wasip2::io::poll,
-            "wasi:io/streams@0.2.12": wasip2::io::streams,
-            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-            "wasi:sockets/network@0.2.12": wasip2::sockets::network,
-            "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
-            "hijack:http/types@0.1.0": generate,
-            "hijack:http/client@0.1.0": generate,
-        },
-    });
-}
-
-use bindings::hijack::http::client::{self, Options, Request};
-use bindings::hijack::http::types::{Error, Hijacked, Limits};
+use hijack_guest::client::{self, Options, Request};
+use hijack_guest::types::{Error, Hijacked};
+use hijack_guest::{default_limits, describe};
 
 /// Most bytes moved per read, and per blocking write (wasi:io allows 4096 per call).
 const CHUNK: u64 = 64 * 1024;
@@ -49,12 +28,7 @@ pub fn main() -> ExitCode {
         body: None,
     };
     let options = Options {
-        limits: Limits {
-            max_head_bytes: None,
-            max_headers: None,
-            max_pending_heads: None,
-            head_timeout_ms: None,
-        },
+        limits: default_limits(),
         connect_timeout_ms: None,
         keepalive_ms: Some(30_000),
         allow_200: false,
@@ -92,23 +66,6 @@ fn split_url(url: &str) -> Option<(String, String)> {
         None => (rest, "/"),
     };
     Some((authority.to_string(), target.to_string()))
-}
-
-/// One line for the component's error; an access denial says what grant is missing.
-fn describe(e: &Error) -> String {
-    use wasip2::sockets::network::ErrorCode;
-    match e {
-        Error::Connect(ErrorCode::AccessDenied) | Error::Dns(ErrorCode::AccessDenied) => {
-            "connect failed: access-denied (the runtime grants no network: run with \
-             `wasmtime run -S inherit-network`)"
-                .into()
-        }
-        Error::Connect(code) => format!("connect failed: {}", code.name()),
-        Error::Dns(code) => format!("name lookup failed: {}", code.name()),
-        Error::InvalidInput(why) => format!("invalid input: {why}"),
-        Error::Timeout => "timed out".into(),
-        other => format!("{other:?}"),
-    }
 }
 
 /// stdin → connection (EOF half-closes), connection → stdout, both in one thread.

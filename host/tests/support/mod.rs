@@ -1,7 +1,11 @@
 //! Helpers shared by the host crate's test binaries that run processes.
 
+// Each test binary compiles this module and uses only some of it.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -61,4 +65,74 @@ pub fn read_head(s: &mut TcpStream) -> Vec<u8> {
         head.push(b[0]);
     }
     head
+}
+
+/// A composed example (`target/composed/NAME`), which must exist: a missing one is a failure,
+/// not a skip.
+pub fn composed(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/composed")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `bash scripts/examples` (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+/// The wasmtime CLI that scripts/tools installs.
+pub fn wasmtime() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let installed = home.join(".cargo/bin/wasmtime");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("wasmtime")
+    }
+}
+
+/// A child process killed (and reaped) when the test ends, however it ends.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start a server process and read its first stdout line, `listening on IP:PORT`, within
+/// `limit`; the rest of its stdout is drained, its stderr goes to the test's. A process that
+/// exits or stays silent fails the test.
+pub fn listening(mut cmd: Command, limit: Duration) -> (Killed, std::net::SocketAddr) {
+    use std::io::BufRead;
+    let what = format!("{cmd:?}");
+    let mut child = Killed(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {what}: {e}")),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = lines.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut lines, &mut std::io::sink());
+    });
+    let line = rx
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{what} printed no line within {limit:?}"));
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{what}: first line was {line:?}"))
+        .parse()
+        .expect("IP:PORT");
+    (child, addr)
 }

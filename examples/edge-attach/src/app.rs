@@ -1,0 +1,208 @@
+//! The handler: route the request, ask the hijack component to dial, then stream the upstream
+//! back as the response body.
+
+use std::io::{self, Write};
+use wasip2::http::types::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+use wasip2::io::streams::OutputStream;
+use wasip2::sockets::network::ErrorCode;
+use wasip2::sockets::tcp::ShutdownType;
+
+use crate::route::{self, Route};
+
+use hijack_guest::client::{self, Options, Request};
+use hijack_guest::default_limits;
+use hijack_guest::types::{Error, Hijacked, ResponseHead};
+
+/// `content-type` of the one-line answers.
+const TEXT: (&str, &str) = ("content-type", "text/plain; charset=utf-8");
+
+struct Edge;
+
+wasip2::http::proxy::export!(Edge);
+
+impl wasip2::exports::http::incoming_handler::Guest for Edge {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let is_get = matches!(request.method(), Method::Get);
+        let path_with_query = request.path_with_query().unwrap_or_default();
+        drop(request);
+        match route::route(is_get, &path_with_query) {
+            Route::Attach { authority, target } => attach(&authority, target, out),
+            Route::BadQuery(why) => reply(out, 400, &[TEXT], &why),
+            Route::MethodNotAllowed => reply(
+                out,
+                405,
+                &[TEXT, ("allow", "GET")],
+                "/attach answers GET only",
+            ),
+            Route::NotFound => reply(
+                out,
+                404,
+                &[TEXT],
+                "not found: the one route is GET /attach?target=HOST:PORT&path=/p",
+            ),
+        }
+    }
+}
+
+/// Hijack `authority` with `POST target` and `Upgrade: tcp`, then stream the upstream back.
+fn attach(authority: &str, target: String, out: ResponseOutparam) {
+    let request = Request {
+        method: "POST".into(),
+        target,
+        upgrade: "tcp".into(),
+        headers: Vec::new(),
+        body: None,
+    };
+    let options = Options {
+        limits: default_limits(),
+        connect_timeout_ms: None,
+        keepalive_ms: None,
+        allow_200: false,
+    };
+    match client::hijack(authority, &request, options) {
+        Ok((_head, conn)) => stream(conn, out),
+        Err(e) => {
+            let (status, text) = failure(authority, &e);
+            reply(out, status, &[TEXT], &text);
+        }
+    }
+}
+
+/// The status and the one line that answer a failed hijack.
+fn failure(authority: &str, e: &Error) -> (u16, String) {
+    let upstream = format!("upstream {authority}");
+    let text = match e {
+        // Every value the component validates came from the query.
+        Error::InvalidInput(why) => return (400, format!("invalid query: {why}")),
+        Error::NotSwitched(refusal) => format!(
+            "upstream answered {} instead of switching protocols",
+            status_line(&refusal.head)
+        ),
+        Error::InvalidSwitch(head) => format!(
+            "upstream answered {} but did not switch to tcp as HTTP/1.1 requires",
+            status_line(head)
+        ),
+        Error::Connect(ErrorCode::AccessDenied) => format!(
+            "connecting to {upstream} was denied: the runtime does not grant this address \
+             (`wasmtime serve -S inherit-network`, or Spin's allowed_outbound_hosts)"
+        ),
+        Error::Connect(code) => format!("connecting to {upstream} failed: {}", code.name()),
+        // wasmtime answers `permanent-resolver-failure` when it does not allow lookups.
+        Error::Dns(code @ (ErrorCode::AccessDenied | ErrorCode::PermanentResolverFailure)) => {
+            format!(
+                "looking up {upstream} failed: {}: the runtime may not allow name lookups \
+                 (`wasmtime serve -S allow-ip-name-lookup`)",
+                code.name()
+            )
+        }
+        Error::Dns(code) => format!("looking up {upstream} failed: {}", code.name()),
+        Error::Socket(code) => format!("a socket for {upstream} failed: {}", code.name()),
+        Error::Io(why) => format!("talking to {upstream} failed: {why}"),
+        Error::Timeout => format!("{upstream} did not connect or answer in time"),
+        Error::ClosedBeforeHead => format!("{upstream} closed the connection without answering"),
+        Error::ClosedInsideHead => {
+            format!("{upstream} closed the connection in the middle of its answer's head")
+        }
+        Error::HeadTooLarge => format!("{upstream} answered with a head too large"),
+        Error::TooManyHeaders => format!("{upstream} answered with too many header fields"),
+        Error::MalformedHead(why) => format!("{upstream} answered with a malformed head: {why}"),
+        // Only the non-blocking calls return it; the blocking `hijack` waits instead.
+        Error::WouldBlock => format!("hijacking {upstream} did not complete"),
+    };
+    (502, text)
+}
+
+/// `404 Not Found`, or `404` when the reason is empty.
+fn status_line(head: &ResponseHead) -> String {
+    format!("{} {}", head.status, head.reason)
+        .trim_end()
+        .to_string()
+}
+
+/// Half-close the upstream's sending side (nothing goes to it, as after `docker attach`'s
+/// stdin EOF), then send `200` and stream `buffered`, then the upstream until it closes. A
+/// stream that fails midway leaves the body unfinished, so the runtime cuts the response
+/// short rather than ending it as if complete.
+fn stream(conn: Hijacked, out: ResponseOutparam) {
+    let Hijacked {
+        socket,
+        mut input,
+        output,
+        buffered,
+    } = conn;
+    if let Err(code) = socket.shutdown(ShutdownType::Send) {
+        eprintln!(
+            "edge-attach: half-closing the upstream failed: {}",
+            code.name()
+        );
+    }
+    let Some(body) = start(out, 200, &[("content-type", "application/octet-stream")]) else {
+        return;
+    };
+    let copied = write_body(&body, |to_client| {
+        to_client.write_all(&buffered)?;
+        io::copy(&mut input, to_client).map(drop)
+    });
+    // Children before their parent: the streams before the socket.
+    drop((input, output));
+    drop(socket);
+    match copied {
+        Ok(()) => finish(body),
+        Err(e) => eprintln!("edge-attach: streaming the upstream stopped: {e}"),
+    }
+}
+
+/// Answer `status` with `fields` and `text` as one line, and finish.
+fn reply(out: ResponseOutparam, status: u16, fields: &[(&str, &str)], text: &str) {
+    let Some(body) = start(out, status, fields) else {
+        return;
+    };
+    let written = write_body(&body, |to_client| {
+        to_client.write_all(route::line(text).as_bytes())
+    });
+    match written {
+        Ok(()) => finish(body),
+        Err(e) => eprintln!("edge-attach: answering {status} failed: {e}"),
+    }
+}
+
+/// Send the response head and return its body (`None` if the runtime gave none: logged).
+fn start(out: ResponseOutparam, status: u16, fields: &[(&str, &str)]) -> Option<OutgoingBody> {
+    let headers = Fields::new();
+    for (name, value) in fields {
+        if let Err(e) = headers.append(name, value.as_bytes()) {
+            eprintln!("edge-attach: header {name}: {e:?}");
+        }
+    }
+    let response = OutgoingResponse::new(headers);
+    if response.set_status_code(status).is_err() {
+        eprintln!("edge-attach: status {status} refused");
+    }
+    let body = response.body();
+    ResponseOutparam::set(out, Ok(response));
+    body.map_err(|()| eprintln!("edge-attach: the response has no body"))
+        .ok()
+}
+
+/// Write into `body` through its stream with `fill`, flush, and drop the stream (so that
+/// [`finish`] may follow).
+fn write_body(
+    body: &OutgoingBody,
+    fill: impl FnOnce(&mut OutputStream) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut to_client = body
+        .write()
+        .map_err(|()| io::Error::other("the response body has no stream"))?;
+    fill(&mut to_client)?;
+    // The trait's flush, which waits: the stream's own `flush` only starts one.
+    Write::flush(&mut to_client)
+}
+
+/// End a body whose stream is gone, so the runtime completes the response.
+fn finish(body: OutgoingBody) {
+    if let Err(e) = OutgoingBody::finish(body, None) {
+        eprintln!("edge-attach: finishing the response failed: {e:?}");
+    }
+}

@@ -1,0 +1,185 @@
+//! What a request asks of the edge, and the one-line texts it answers with. No WASI here.
+
+/// The request's decision, from its method and its path and query.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /attach` with a usable query: hijack `authority` with `POST target`.
+    Attach {
+        /// The upstream's `HOST:PORT`, from the `target` parameter.
+        authority: String,
+        /// The request target sent upstream, from the `path` parameter (default `/`).
+        target: String,
+    },
+    /// `/attach` with a missing or invalid query: why, for a `400`.
+    BadQuery(String),
+    /// `/attach` with a method other than `GET`: a `405`.
+    MethodNotAllowed,
+    /// Any other path: a `404`.
+    NotFound,
+}
+
+/// Decide on a request: `is_get` says whether its method is `GET`, `path_with_query` is its
+/// target as the runtime gives it (e.g. `/attach?target=127.0.0.1:2375&path=/x`).
+pub fn route(is_get: bool, path_with_query: &str) -> Route {
+    let (path, query) = path_with_query
+        .split_once('?')
+        .unwrap_or((path_with_query, ""));
+    if path != "/attach" {
+        return Route::NotFound;
+    }
+    if !is_get {
+        return Route::MethodNotAllowed;
+    }
+    match attach_query(query) {
+        Ok((authority, target)) => Route::Attach { authority, target },
+        Err(why) => Route::BadQuery(why),
+    }
+}
+
+/// `target=HOST:PORT[&path=/p]`, each value percent-decoded; any other or repeated parameter
+/// is refused. The hijack component validates the values themselves.
+fn attach_query(query: &str) -> Result<(String, String), String> {
+    let (mut authority, mut target) = (None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(name).map_err(|why| format!("a query parameter name: {why}"))?;
+        let slot = match name.as_str() {
+            "target" => &mut authority,
+            "path" => &mut target,
+            _ => return Err(format!("unknown query parameter {name:?}")),
+        };
+        if slot.is_some() {
+            return Err(format!("query parameter `{name}` given twice"));
+        }
+        let value =
+            percent_decode(value).map_err(|why| format!("query parameter `{name}`: {why}"))?;
+        *slot = Some(value);
+    }
+    let authority = authority
+        .filter(|a| !a.is_empty())
+        .ok_or("missing query parameter `target` (the upstream's HOST:PORT)")?;
+    Ok((authority, target.unwrap_or_else(|| "/".into())))
+}
+
+/// Decode `%XX` escapes (`+` stays a `+`); the result must be UTF-8.
+pub fn percent_decode(s: &str) -> Result<String, String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    let hex = |b: Option<u8>| b.and_then(|b| char::from(b).to_digit(16));
+    while let Some(b) = bytes.next() {
+        if b != b'%' {
+            out.push(b);
+            continue;
+        }
+        match (hex(bytes.next()), hex(bytes.next())) {
+            (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
+            _ => return Err("a '%' not followed by two hex digits".into()),
+        }
+    }
+    String::from_utf8(out).map_err(|_| "not UTF-8 once percent-decoded".into())
+}
+
+/// `text` as one line of a `text/plain` body: control and bidirectional-formatting characters
+/// (which may come from the query or from the upstream's answer) escaped as `\u{..}`, then `\n`.
+pub fn line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        let bidi = matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        );
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attach(authority: &str, target: &str) -> Route {
+        Route::Attach {
+            authority: authority.into(),
+            target: target.into(),
+        }
+    }
+
+    #[test]
+    fn routes_attach_with_its_query() {
+        assert_eq!(
+            route(true, "/attach?target=127.0.0.1:2375&path=/p"),
+            attach("127.0.0.1:2375", "/p")
+        );
+        assert_eq!(
+            route(true, "/attach?target=daemon.example:2375"),
+            attach("daemon.example:2375", "/")
+        );
+        assert_eq!(
+            route(
+                true,
+                "/attach?path=%2Fcontainers%2Fc1%2Fattach%3Fstream%3D1%26stdout%3D1&target=%5B%3A%3A1%5D:2375&"
+            ),
+            attach("[::1]:2375", "/containers/c1/attach?stream=1&stdout=1")
+        );
+    }
+
+    #[test]
+    fn refuses_a_missing_or_bad_query() {
+        for query in [
+            "/attach",
+            "/attach?",
+            "/attach?target=",
+            "/attach?path=/p",
+            "/attach?target=a:1&target=b:2",
+            "/attach?target=a:1&path=/x&path=/y",
+            "/attach?target=a:1&other=1",
+            "/attach?target=a:1&path=%2",
+            "/attach?target=a:1&path=%zz",
+            "/attach?target=a:1&path=%ff",
+            "/attach?%=1",
+        ] {
+            assert!(
+                matches!(route(true, query), Route::BadQuery(_)),
+                "{query}: {:?}",
+                route(true, query)
+            );
+        }
+    }
+
+    #[test]
+    fn other_paths_and_methods() {
+        assert_eq!(route(true, "/"), Route::NotFound);
+        assert_eq!(route(true, "/attach/x?target=a:1"), Route::NotFound);
+        assert_eq!(route(true, "/attachx"), Route::NotFound);
+        assert_eq!(route(false, "/attach?target=a:1"), Route::MethodNotAllowed);
+        assert_eq!(route(false, "/nope"), Route::NotFound);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b+c%2F%2f").unwrap(), "a b+c//");
+        assert_eq!(percent_decode("%C3%A9").unwrap(), "é");
+        assert_eq!(percent_decode("%0D%0A").unwrap(), "\r\n");
+        assert!(percent_decode("%").is_err());
+        assert!(percent_decode("%4").is_err());
+        assert!(percent_decode("%é1").is_err());
+        assert!(percent_decode("%C3").is_err());
+    }
+
+    #[test]
+    fn lines_escape_what_could_drive_a_terminal() {
+        assert_eq!(
+            line("upstream answered 404 Not Found"),
+            "upstream answered 404 Not Found\n"
+        );
+        assert_eq!(
+            line("a\r\nb\u{1b}[2J\u{202e}c"),
+            "a\\u{d}\\u{a}b\\u{1b}[2J\\u{202e}c\n"
+        );
+    }
+}

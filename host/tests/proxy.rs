@@ -1,0 +1,218 @@
+//! `target/composed/connect-proxy.wasm` (examples/connect-proxy composed with the hijack
+//! component) under the wasmtime CLI, driven by curl and by native clients, against native
+//! upstream servers. Bytes through the tunnels are asserted exactly; every wait is bounded.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+mod support;
+
+use support::{Killed, composed, listening, read_head, run_bounded, wasmtime};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// `wasmtime run -S inherit-network connect-proxy.wasm --listen 127.0.0.1:0 EXTRA...`.
+fn proxy(extra: &[&str]) -> (Killed, SocketAddr) {
+    let mut cmd = Command::new(wasmtime());
+    cmd.args(["run", "-S", "inherit-network"])
+        .arg(composed("connect-proxy.wasm"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra);
+    listening(cmd, LIMIT)
+}
+
+/// The body served at `/big`: 4 MiB that no two offsets confuse.
+fn big_body() -> Vec<u8> {
+    (0..4 << 20)
+        .map(|i: u32| (i ^ (i >> 8) ^ (i >> 16)) as u8)
+        .collect()
+}
+
+/// A native HTTP/1.1 server: every connection gets one response to one request, then close.
+/// `/big` is [`big_body`]; anything else is `hello`.
+fn http_server() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    thread::spawn(move || {
+        let body = big_body();
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let body = body.clone();
+            thread::spawn(move || {
+                s.set_read_timeout(Some(LIMIT)).expect("timeout");
+                let head = read_head(&mut s);
+                let big = head.starts_with(b"GET /big ");
+                let body: &[u8] = if big { &body } else { b"hello" };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(body);
+            });
+        }
+    });
+    addr
+}
+
+/// `curl -p -x http://PROXY URL`, bounded; its stdout.
+fn curl_through(proxy: SocketAddr, url: &str) -> Vec<u8> {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "25", "-p", "-x"])
+        .arg(format!("http://{proxy}"))
+        .arg(url);
+    let out = run_bounded(cmd, b"", LIMIT);
+    assert!(
+        out.status.success(),
+        "curl through the proxy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn curl_fetches_through_the_proxy_two_at_once_while_a_third_tunnel_stalls() {
+    let server = http_server();
+    // An upstream that accepts and then never reads nor writes.
+    let stall = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let stall_addr = stall.local_addr().expect("addr");
+    let (opened, tunnel_open) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let (s, _) = stall.accept().expect("the stalled tunnel's connection");
+        let _ = opened.send(());
+        thread::sleep(LIMIT);
+        drop(s);
+    });
+    let (_proxy, addr) = proxy(&[]);
+
+    let mut stalled = Killed(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "60", "-p", "-x"])
+            .arg(format!("http://{addr}"))
+            .arg(format!("http://{stall_addr}/never"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn curl"),
+    );
+    tunnel_open
+        .recv_timeout(LIMIT)
+        .expect("the stalled tunnel reaches its upstream");
+
+    let url = format!("http://{server}/big");
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            thread::spawn(move || curl_through(addr, &url))
+        })
+        .collect();
+    let expected = big_body();
+    for t in both {
+        let got = t.join().expect("curl thread");
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "the body came through changed");
+    }
+    assert!(
+        stalled.0.try_wait().expect("try_wait").is_none(),
+        "the stalled tunnel should still be open"
+    );
+    assert_eq!(
+        curl_through(addr, &format!("http://{server}/small")),
+        b"hello"
+    );
+}
+
+#[test]
+fn a_chain_of_two_proxies_dials_with_the_components_client() {
+    let server = http_server();
+    let (_first, first) = proxy(&[]);
+    let via = first.to_string();
+    let (_second, second) = proxy(&["--via", &via]);
+    let got = curl_through(second, &format!("http://{server}/big"));
+    assert!(
+        got == big_body(),
+        "the body came through two tunnels changed"
+    );
+}
+
+/// A native client: CONNECT to `target` with `early` in the same write as the head; the
+/// proxy's answer head and the socket.
+fn connect(proxy: SocketAddr, target: SocketAddr, early: &[u8]) -> (Vec<u8>, TcpStream) {
+    let mut s = TcpStream::connect(proxy).expect("connect to the proxy");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").into_bytes();
+    request.extend_from_slice(early);
+    s.write_all(&request).expect("CONNECT");
+    let head = read_head(&mut s);
+    (head, s)
+}
+
+#[test]
+fn early_bytes_and_half_closes_pass_through_the_tunnel() {
+    // The target reads to EOF (the client's half-close, passed on), then answers and closes.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target = l.local_addr().expect("addr");
+    let upstream = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).expect("read to the half-close");
+        s.write_all(b"pong:").expect("write");
+        s.write_all(&got).expect("write");
+        got
+    });
+    let (_proxy, addr) = proxy(&[]);
+    let early = b"\x00early\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    let (head, mut s) = connect(addr, target, early);
+    assert_eq!(head, b"HTTP/1.1 200 Connection Established\r\n\r\n");
+    s.write_all(b"+late").expect("write");
+    s.shutdown(Shutdown::Write).expect("half-close");
+    let mut back = Vec::new();
+    s.read_to_end(&mut back).expect("read to EOF");
+    let sent = [&early[..], b"+late"].concat();
+    assert_eq!(upstream.join().expect("upstream"), sent);
+    assert_eq!(back, [&b"pong:"[..], &sent].concat());
+}
+
+#[test]
+fn an_unreachable_target_is_a_502_and_other_methods_a_405() {
+    // Refused for sure: the port is held on 127.0.0.1 (so no one else can take it on any
+    // loopback address), and nothing listens on 127.0.0.2.
+    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = held.local_addr().expect("addr").port();
+    let refused = SocketAddr::from(([127, 0, 0, 2], port));
+    let (_proxy, addr) = proxy(&[]);
+    let (head, mut s) = connect(addr, refused, b"");
+    assert!(
+        head.starts_with(b"HTTP/1.1 502 Bad Gateway\r\n"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut body = Vec::new();
+    s.read_to_end(&mut body).expect("body");
+    assert_eq!(body, b"connect failed: connection-refused\n");
+
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    s.write_all(b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        .expect("write");
+    let head = read_head(&mut s);
+    assert!(head.starts_with(b"HTTP/1.1 405 Method Not Allowed\r\n"));
+    assert!(String::from_utf8_lossy(&head).contains("Allow: CONNECT\r\n"));
+}
+
+#[test]
+fn without_the_network_grant_it_fails_fast_with_access_denied() {
+    let mut cmd = Command::new(wasmtime());
+    cmd.arg("run")
+        .arg(composed("connect-proxy.wasm"))
+        .args(["--listen", "127.0.0.1:0"]);
+    let out = run_bounded(cmd, b"", LIMIT);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("access-denied"), "{err}");
+    assert!(err.contains("-S inherit-network"), "{err}");
+}
