@@ -5,21 +5,16 @@ use crate::dial::{Dial, Failure, Progress, Upstream};
 use crate::pipe::{Pipe, Turn};
 use std::io::Write;
 use std::process::ExitCode;
-use wasip2::clocks::monotonic_clock;
-use wasip2::io::poll::{Pollable, poll};
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::tcp::TcpSocket;
 
 use hijack_guest::client::{self, Options, Request};
-use hijack_guest::server::{Incoming, Listener};
-use hijack_guest::types::{Error, Header, Hijacked, ResponseHead};
-use hijack_guest::{default_limits, describe, is_transient, to_std, to_wasi};
+use hijack_guest::server::Incoming;
+use hijack_guest::types::{Header, Hijacked, ResponseHead};
+use hijack_guest::{Acceptor, PollSet, default_limits, describe};
 
 const USAGE: &str = "usage: connect-proxy --listen IP:PORT [--via HOST:PORT]";
-
-/// Back-off after a transient accept failure (Go's: 5 ms doubling to 1 s).
-const BACKOFF_MIN_NS: u64 = 5_000_000;
-const BACKOFF_MAX_NS: u64 = 1_000_000_000;
 
 /// Run the proxy until the listener fails.
 pub fn main() -> ExitCode {
@@ -30,15 +25,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match Listener::bind(to_wasi(listen), default_limits()) {
-        Ok(l) => l,
+    let acceptor = match Acceptor::bind(listen) {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("connect-proxy: cannot listen on {listen}: {}", describe(&e));
             return ExitCode::FAILURE;
         }
     };
-    match listener.local_address() {
-        Ok(addr) => println!("listening on {}", to_std(addr)),
+    match acceptor.local_address() {
+        Ok(addr) => println!("listening on {addr}"),
         Err(e) => eprintln!(
             "connect-proxy: listening (address unknown: {})",
             describe(&e)
@@ -46,11 +41,10 @@ pub fn main() -> ExitCode {
     }
     let _ = std::io::stdout().flush();
     let mut proxy = Proxy {
-        listener: Watch::new(listener),
+        acceptor,
         via,
         dials: Vec::new(),
         tunnels: Vec::new(),
-        backoff: None,
     };
     match proxy.run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,58 +115,29 @@ struct Tunnel {
 #[derive(Clone, Copy)]
 enum Owner {
     Listener,
-    Backoff,
     Dial(usize),
     Up(usize),
     Down(usize),
 }
 
 struct Proxy {
-    listener: Watch<Listener>,
+    acceptor: Acceptor,
     via: Option<String>,
     dials: Vec<Watch<Dialing>>,
     tunnels: Vec<Tunnel>,
-    /// After a transient accept failure: (wake-up pollable, current delay).
-    backoff: Option<(Pollable, u64)>,
 }
 
 impl Proxy {
     fn run(&mut self) -> Result<(), String> {
         loop {
-            if self.listener.woke {
-                self.accept()?;
+            let ready = self.acceptor.accept("connect-proxy");
+            for incoming in ready.map_err(|e| format!("accept failed: {}", describe(&e)))? {
+                self.start(incoming);
             }
             self.advance_dials();
             self.advance_tunnels();
             self.wait();
         }
-    }
-
-    /// Take every connection whose head is complete; subscribe again.
-    fn accept(&mut self) -> Result<(), String> {
-        self.listener.woke = false;
-        self.listener.waits.clear();
-        loop {
-            match self.listener.item.try_accept() {
-                Ok(incoming) => self.start(incoming),
-                Err(Error::WouldBlock) => break,
-                Err(e) if is_transient(&e) => {
-                    let delay = match &self.backoff {
-                        Some((_, d)) => (d * 2).min(BACKOFF_MAX_NS),
-                        None => {
-                            eprintln!("connect-proxy: out of descriptors or buffers; backing off");
-                            BACKOFF_MIN_NS
-                        }
-                    };
-                    self.backoff = Some((monotonic_clock::subscribe_duration(delay), delay));
-                    return Ok(());
-                }
-                Err(e) => return Err(format!("accept failed: {}", describe(&e))),
-            }
-        }
-        self.backoff = None;
-        self.listener.waits = self.listener.item.subscribe();
-        Ok(())
     }
 
     /// Answer a request: dial a CONNECT's target, refuse anything else.
@@ -254,32 +219,18 @@ impl Proxy {
 
     /// One `poll` over everything; mark what woke.
     fn wait(&mut self) {
-        let mut set: Vec<&Pollable> = Vec::new();
-        let mut owners = Vec::new();
-        match &self.backoff {
-            Some((timer, _)) => {
-                set.push(timer);
-                owners.push(Owner::Backoff);
-            }
-            None => {
-                set.extend(self.listener.waits.iter());
-                owners.resize(set.len(), Owner::Listener);
-            }
-        }
+        let mut set = PollSet::new();
+        set.add(Owner::Listener, self.acceptor.pollables());
         for (i, d) in self.dials.iter().enumerate() {
-            set.extend(d.waits.iter());
-            owners.resize(set.len(), Owner::Dial(i));
+            set.add(Owner::Dial(i), &d.waits);
         }
         for (i, t) in self.tunnels.iter().enumerate() {
-            set.extend(t.up.waits.iter());
-            owners.resize(set.len(), Owner::Up(i));
-            set.extend(t.down.waits.iter());
-            owners.resize(set.len(), Owner::Down(i));
+            set.add(Owner::Up(i), &t.up.waits);
+            set.add(Owner::Down(i), &t.down.waits);
         }
-        let ready = poll(&set);
-        for i in ready {
-            match owners[i as usize] {
-                Owner::Listener | Owner::Backoff => self.listener.woke = true,
+        for owner in set.wait() {
+            match owner {
+                Owner::Listener => self.acceptor.wake(),
                 Owner::Dial(d) => self.dials[d].woke = true,
                 Owner::Up(t) => self.tunnels[t].up.woke = true,
                 Owner::Down(t) => self.tunnels[t].down.woke = true,

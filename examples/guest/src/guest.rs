@@ -29,6 +29,8 @@ mod bindings {
     });
 }
 
+pub use crate::accept::Acceptor;
+pub use crate::pollset::PollSet;
 pub use bindings::hijack::http::{client, server, types};
 
 /// Limits with every field at the component's default.

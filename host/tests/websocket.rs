@@ -1,0 +1,138 @@
+//! `target/composed/websocket-echo.wasm` (examples/websocket-echo composed with the hijack
+//! component) under the wasmtime CLI, against WebSocket clients we did not write (Python's
+//! `websockets`) and a native client that checks the frames byte by byte. Every wait is
+//! bounded.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+mod support;
+
+use support::{Killed, composed, listening, read_head, run_bounded, wasmtime};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// `wasmtime run -S inherit-network websocket-echo.wasm --listen 127.0.0.1:0`.
+fn echo_server() -> (Killed, SocketAddr) {
+    let mut cmd = Command::new(wasmtime());
+    cmd.args(["run", "-S", "inherit-network"])
+        .arg(composed("websocket-echo.wasm"))
+        .args(["--listen", "127.0.0.1:0"]);
+    listening(cmd, LIMIT)
+}
+
+/// Python's `websockets` clients, several at once: text, binary of a few MiB, a ping, the
+/// close handshake. Prints one line per client.
+const CLIENTS: &str = r#"
+import asyncio, random, sys
+from websockets.asyncio.client import connect
+
+async def client(n):
+    rng = random.Random(n)
+    big = rng.randbytes((3 << 20) + n)
+    async with connect(f"ws://{sys.argv[1]}/echo", max_size=None) as ws:
+        await ws.send(f"hello from {n}")
+        text = await ws.recv()
+        await ws.send(big)
+        back = await ws.recv()
+        pong = await ws.ping(b"are you there")
+        await asyncio.wait_for(pong, 10)
+        await ws.send("bye \u00e9\u00e8")
+        last = await ws.recv()
+        await ws.close(1000, "done")
+    same = isinstance(back, bytes) and back == big
+    return f"{n}: {text} | {len(back)} bytes {'same' if same else 'CHANGED'} | {last} | close {ws.close_code}"
+
+async def main():
+    lines = await asyncio.wait_for(asyncio.gather(*(client(n) for n in range(4))), 25)
+    print("\n".join(lines))
+
+asyncio.run(main())
+"#;
+
+#[test]
+fn pythons_websockets_clients_get_every_message_back_four_at_once() {
+    let (_server, addr) = echo_server();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", CLIENTS, &addr.to_string()]);
+    let out = run_bounded(cmd, b"", LIMIT);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: String = (0..4)
+        .map(|n| {
+            let len = (3 << 20) + n;
+            format!("{n}: hello from {n} | {len} bytes same | bye éè | close 1000\n")
+        })
+        .collect();
+    assert_eq!(stdout, expected);
+}
+
+/// A masked client frame (RFC 6455 §5.3) with a payload under 126 bytes.
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+#[test]
+fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
+    let (_server, addr) = echo_server();
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    // The handshake and the first frame in one write: the frame reaches tungstenite through
+    // the component's `buffered`.
+    let mut first = format!(
+        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes();
+    first.extend(client_frame(0x1, b"early"));
+    s.write_all(&first).expect("handshake and frame");
+    let head = String::from_utf8(read_head(&mut s)).expect("UTF-8 head");
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    // RFC 6455 §1.3's own example key and accept.
+    assert!(
+        head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{head}"
+    );
+    let mut echo = [0u8; 7];
+    s.read_exact(&mut echo).expect("echo");
+    assert_eq!(&echo, b"\x81\x05early", "an unmasked text frame back");
+
+    // Close with 1000: the server answers with its close frame and closes the connection.
+    s.write_all(&client_frame(0x8, &[0x03, 0xe8]))
+        .expect("close");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).expect("read to EOF");
+    assert_eq!(rest, b"\x88\x02\x03\xe8");
+}
+
+#[test]
+fn a_plain_request_is_answered_426() {
+    let (_server, addr) = echo_server();
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("request");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\nthis server speaks WebSocket only\n"),
+        "{answer}"
+    );
+}
