@@ -90,6 +90,25 @@ fn attach_without_the_network_grant_fails_fast_and_says_why() {
 }
 
 #[test]
+fn servers_without_the_network_grant_fail_fast_and_say_why() {
+    for example in ["connect-proxy.wasm", "websocket-echo.wasm"] {
+        let path = composed(example);
+        let out = run(
+            &["run", path.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+            b"",
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{example}: {err}");
+        assert!(
+            err.contains("cannot listen on 127.0.0.1:0: access-denied"),
+            "{example}: {err}"
+        );
+        assert!(err.contains("-S inherit-network"), "{example}: {err}");
+        assert_eq!(out.stdout, b"", "{example}");
+    }
+}
+
+#[test]
 fn attach_reports_a_refusal_with_exit_1() {
     let attach = composed("attach.wasm");
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");

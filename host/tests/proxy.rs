@@ -203,16 +203,3 @@ fn an_unreachable_target_is_a_502_and_other_methods_a_405() {
     assert!(head.starts_with(b"HTTP/1.1 405 Method Not Allowed\r\n"));
     assert!(String::from_utf8_lossy(&head).contains("Allow: CONNECT\r\n"));
 }
-
-#[test]
-fn without_the_network_grant_it_fails_fast_with_access_denied() {
-    let mut cmd = Command::new(wasmtime());
-    cmd.arg("run")
-        .arg(composed("connect-proxy.wasm"))
-        .args(["--listen", "127.0.0.1:0"]);
-    let out = run_bounded(cmd, b"", LIMIT);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("access-denied"), "{err}");
-    assert!(err.contains("-S inherit-network"), "{err}");
-}
