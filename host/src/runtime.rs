@@ -2,9 +2,11 @@
 //! network its [`NetPolicy`] grants and nothing else.
 
 use crate::bindings;
+use crate::cache;
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::policy::NetPolicy;
+use std::path::Path;
 use std::sync::Arc;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
@@ -12,6 +14,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The component, as built by `build.rs` from the workspace's root package.
 pub const COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hijack.wasm"));
+
+pub use cache::default_dir as default_cache_dir;
 
 /// The store's data: the WASI context and the resource table.
 pub struct State {
@@ -41,13 +45,27 @@ impl Runtime {
         Self::from_bytes(COMPONENT)
     }
 
+    /// The embedded component, its machine code reused from `cache_dir` when an earlier run
+    /// compiled it there (else compiled and stored: a command-line tool starts in
+    /// milliseconds instead of recompiling each time). A cache that cannot be read or written
+    /// only costs the compile. [`default_cache_dir`] is where the `hijack` CLI keeps it.
+    pub fn cached(cache_dir: &Path) -> Result<Self, Error> {
+        let engine = Engine::new(&Config::new())?;
+        let component = cache::load_or_compile(&engine, COMPONENT, cache_dir)?;
+        Self::link(engine, &component)
+    }
+
     /// Compile a component given as bytes (the embedded one, or one composed from it).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let engine = Engine::new(&Config::new())?;
         let component = Component::new(&engine, bytes)?;
+        Self::link(engine, &component)
+    }
+
+    fn link(engine: Engine, component: &Component) -> Result<Self, Error> {
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        let pre = bindings::HijackPre::new(linker.instantiate_pre(&component)?)?;
+        let pre = bindings::HijackPre::new(linker.instantiate_pre(component)?)?;
         Ok(Self { engine, pre })
     }
 

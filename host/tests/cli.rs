@@ -815,3 +815,53 @@ fn an_exec_child_is_killed_after_its_client_resets() {
     }
     let _ = std::fs::remove_file(&pid_file);
 }
+
+#[test]
+fn the_compiled_component_is_cached_between_runs_and_a_bad_cache_is_replaced() {
+    let dir = std::env::temp_dir().join(format!("hijack-cli-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let refused = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        // Held: connecting to 127.0.0.2 on its port is refused, and no one else can take it.
+        (
+            SocketAddr::from(([127, 0, 0, 2], l.local_addr().expect("addr").port())),
+            l,
+        )
+    };
+    let url = format!("http://{}/", refused.0);
+    let run = |cache: &std::path::Path| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["dial", &url]).env("HIJACK_CACHE_DIR", cache);
+        let out = support::run_bounded(cmd, b"", LIMIT);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("connection-refused"),
+            "{}",
+            text(&out.stderr)
+        );
+    };
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.expect("entry").path()).collect())
+            .unwrap_or_default()
+    };
+    run(&dir);
+    let files = entries();
+    assert_eq!(files.len(), 1, "one compiled file: {files:?}");
+    let compiled = std::fs::read(&files[0]).expect("read");
+    run(&dir);
+    assert_eq!(entries(), files, "reused, nothing new");
+
+    std::fs::write(&files[0], b"garbage").expect("corrupt the cache");
+    run(&dir);
+    assert_eq!(
+        std::fs::read(&files[0]).expect("read"),
+        compiled,
+        "replaced"
+    );
+
+    // An empty HIJACK_CACHE_DIR turns the cache off.
+    std::fs::remove_dir_all(&dir).expect("clean");
+    run(std::path::Path::new(""));
+    assert!(!dir.exists());
+}

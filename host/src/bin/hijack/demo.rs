@@ -2,12 +2,13 @@
 //! instance serves (accept, read the head, switch, hand over), another dials (send the
 //! upgrade request, validate the `101`, hand over); the host moves bytes between them.
 
-use hijack_host::{ClientRequest, Header, Limits, NetPolicy, Runtime};
+use crate::runtime;
+use hijack_host::{ClientRequest, Header, Limits, NetPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Run the demo and narrate it on stdout.
 pub async fn run() -> anyhow::Result<()> {
-    let runtime = Runtime::new()?;
+    let runtime = runtime()?;
     let any_port = "127.0.0.1:0".parse()?;
     let mut server = runtime
         .instantiate(NetPolicy::new().allow_listen(any_port))

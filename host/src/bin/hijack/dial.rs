@@ -4,9 +4,9 @@
 use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
 use crate::escape::{escape, escape_multiline};
+use crate::runtime;
 use hijack_host::{
-    ClientOptions, ClientRequest, Header, HijackError, HijackedReader, Limits, NetPolicy, Runtime,
-    stdcopy,
+    ClientOptions, ClientRequest, Header, HijackError, HijackedReader, Limits, NetPolicy, stdcopy,
 };
 use std::io::Write;
 use tokio::io::AsyncWriteExt;
@@ -15,7 +15,7 @@ use wasi_hijack::proto::Authority;
 /// Run `dial`; the exit code on success or refusal.
 pub async fn run(d: Dial) -> anyhow::Result<u8> {
     let policy = policy_for(&d.host, d.port).await?;
-    let runtime = Runtime::new()?;
+    let runtime = runtime()?;
     let mut instance = runtime.instantiate(policy).await?;
     let request = ClientRequest {
         method: d.method.clone(),

@@ -21,6 +21,15 @@ const EXIT_NOT_SWITCHED: u8 = 1;
 /// Exit status for any other failure, usage errors included.
 const EXIT_FAILURE: u8 = 2;
 
+/// The runtime, with the compiled component cached between runs (`$HIJACK_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/hijack` or `~/.cache/hijack`; `HIJACK_CACHE_DIR=` turns it off).
+fn runtime() -> Result<hijack_host::Runtime, hijack_host::Error> {
+    match hijack_host::default_cache_dir() {
+        Some(dir) => hijack_host::Runtime::cached(&dir),
+        None => hijack_host::Runtime::new(),
+    }
+}
+
 fn main() -> ExitCode {
     // Help, the version and usage errors are answered here, by clap (exit 0, 0 and 2).
     let command = args::parse();

@@ -3,7 +3,8 @@
 
 use crate::args::{Action, Serve};
 use crate::escape::escape;
-use hijack_host::{Header, HijackedStream, Instance, Limits, NetPolicy, ResponseHead, Runtime};
+use crate::runtime;
+use hijack_host::{Header, HijackedStream, Instance, Limits, NetPolicy, ResponseHead};
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, split};
 
 /// Run until killed (or until the listener fails).
 pub async fn run(s: Serve) -> anyhow::Result<()> {
-    let runtime = Runtime::new()?;
+    let runtime = runtime()?;
     let mut instance = runtime
         .instantiate(NetPolicy::new().allow_listen(s.listen))
         .await?;
