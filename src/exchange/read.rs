@@ -19,8 +19,17 @@ pub fn try_read_head(
         if let Some(end) = scanner.scan(buf)? {
             return Ok(Some(end));
         }
-        match conn.try_read(scanner.room(buf.len()).min(READ_CHUNK))? {
-            Received::Data(bytes) => buf.extend_from_slice(&bytes),
+        let room = scanner.room(buf.len());
+        match conn.try_read(room.min(READ_CHUNK))? {
+            Received::Data(bytes) => {
+                // Grow as Vec does (doubling), but never past what the head may hold: a
+                // pending head's buffer stays within `max-head-bytes` (+1, to see it overflow).
+                if bytes.len() > buf.capacity() - buf.len() {
+                    let cap = (buf.len() + room).min(buf.capacity().max(256) * 2);
+                    buf.reserve_exact(cap.max(buf.len() + bytes.len()) - buf.len());
+                }
+                buf.extend_from_slice(&bytes);
+            }
             Received::Empty => return Ok(None),
             Received::Closed if buf.is_empty() => return Err(Error::ClosedBeforeHead),
             Received::Closed => return Err(Error::ClosedInsideHead),
