@@ -1,5 +1,5 @@
 //! `target/composed/websocket-echo.wasm` (examples/websocket-echo composed with the hijack
-//! component) under the wasmtime CLI, against WebSocket clients we did not write (Python's
+//! component) under the wasmtime CLI (and jco for the Python clients), against WebSocket clients we did not write (Python's
 //! `websockets`) and a native client that checks the frames byte by byte. Every wait is
 //! bounded.
 
@@ -10,17 +10,15 @@ use std::time::Duration;
 
 mod support;
 
-use support::{Killed, composed, listening, read_head, run_bounded, wasmtime};
+use support::{Killed, Runner, listening, read_head, run_bounded};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// `wasmtime run -S inherit-network websocket-echo.wasm --listen 127.0.0.1:0`.
-fn echo_server() -> (Killed, SocketAddr) {
-    let mut cmd = Command::new(wasmtime());
-    cmd.args(["run", "-S", "inherit-network"])
-        .arg(composed("websocket-echo.wasm"))
-        .args(["--listen", "127.0.0.1:0"]);
-    listening(cmd, LIMIT)
+/// `websocket-echo.wasm --listen 127.0.0.1:0` under `runner`.
+fn echo_server(runner: Runner) -> (Killed, SocketAddr) {
+    let mut cmd = runner.command("websocket-echo.wasm");
+    cmd.args(["--listen", "127.0.0.1:0"]);
+    listening(cmd, runner.limit())
 }
 
 /// Python's `websockets` clients, several at once: text, binary of a few MiB, a ping, the
@@ -46,18 +44,18 @@ async def client(n):
     return f"{n}: {text} | {len(back)} bytes {'same' if same else 'CHANGED'} | {last} | close {ws.close_code}"
 
 async def main():
-    lines = await asyncio.wait_for(asyncio.gather(*(client(n) for n in range(4))), 25)
+    lines = await asyncio.wait_for(asyncio.gather(*(client(n) for n in range(4))), 50)
     print("\n".join(lines))
 
 asyncio.run(main())
 "#;
 
-#[test]
-fn pythons_websockets_clients_get_every_message_back_four_at_once() {
-    let (_server, addr) = echo_server();
+/// Four of [`CLIENTS`] at once against the echo under `runner`: every message back exactly.
+fn four_clients_at_once(runner: Runner) {
+    let (_server, addr) = echo_server(runner);
     let mut cmd = Command::new("python3");
     cmd.args(["-c", CLIENTS, &addr.to_string()]);
-    let out = run_bounded(cmd, b"", LIMIT);
+    let out = run_bounded(cmd, b"", runner.limit());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -73,6 +71,16 @@ fn pythons_websockets_clients_get_every_message_back_four_at_once() {
     assert_eq!(stdout, expected);
 }
 
+#[test]
+fn pythons_websockets_clients_get_every_message_back_four_at_once_under_wasmtime() {
+    four_clients_at_once(Runner::Wasmtime);
+}
+
+#[test]
+fn pythons_websockets_clients_get_every_message_back_four_at_once_under_jco() {
+    four_clients_at_once(Runner::Jco);
+}
+
 /// A masked client frame (RFC 6455 §5.3) with a payload under 126 bytes.
 fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     assert!(payload.len() < 126);
@@ -85,7 +93,7 @@ fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
-    let (_server, addr) = echo_server();
+    let (_server, addr) = echo_server(Runner::Wasmtime);
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(LIMIT)).expect("timeout");
     // The handshake and the first frame in one write: the frame reaches tungstenite through
@@ -118,7 +126,7 @@ fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
 
 #[test]
 fn a_plain_request_is_answered_426() {
-    let (_server, addr) = echo_server();
+    let (_server, addr) = echo_server(Runner::Wasmtime);
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(LIMIT)).expect("timeout");
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")

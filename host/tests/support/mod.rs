@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 
 /// Run `cmd` with `stdin` fed and closed, its stdout and stderr drained as they come (so a
 /// full pipe never stalls it); a run longer than `limit` is killed and fails the test.
-pub fn run_bounded(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
+pub fn run_bounded(cmd: Command, stdin: &[u8], limit: Duration) -> Output {
+    run_bounded_stdin(cmd, stdin, true, limit)
+}
+
+/// [`run_bounded`], with stdin closed after `stdin` only if `close` (else it stays open until
+/// the process exits: no EOF, no half-close).
+pub fn run_bounded_stdin(mut cmd: Command, stdin: &[u8], close: bool, limit: Duration) -> Output {
     let what = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -22,8 +28,13 @@ pub fn run_bounded(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
         .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
+    let (done, exited) = std::sync::mpsc::channel::<()>();
     thread::spawn(move || {
         let _ = input.write_all(&data);
+        if !close {
+            // Held open until the process exits (the sender is dropped then).
+            let _ = exited.recv();
+        }
     });
     let drain = |mut r: Box<dyn Read + Send>| {
         thread::spawn(move || {
@@ -50,6 +61,7 @@ pub fn run_bounded(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
         }
         thread::sleep(Duration::from_millis(20));
     };
+    drop(done);
     Output {
         status,
         stdout: stdout.join().expect("stdout reader"),
@@ -135,4 +147,108 @@ pub fn listening(mut cmd: Command, limit: Duration) -> (Killed, std::net::Socket
         .parse()
         .expect("IP:PORT");
     (child, addr)
+}
+
+/// `node tools/jco/run.mjs`: jco on Node, which `scripts/tools` installs into tools/jco; give it a
+/// component and its arguments. A missing install is a failure, not a skip.
+pub fn jco() -> Command {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/jco");
+    assert!(
+        dir.join("node_modules/.bin/jco").exists(),
+        "jco is not installed in {}: run `bash scripts/tools` (the README's test command does)",
+        dir.display()
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("run.mjs"));
+    cmd
+}
+
+/// Where a composed `wasi:cli/run` example runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Runner {
+    /// `wasmtime run -S inherit-network` (the wasmtime CLI that scripts/tools installs).
+    Wasmtime,
+    /// jco on Node (`tools/jco/run.mjs`), which grants the network by default.
+    Jco,
+}
+
+impl Runner {
+    /// The command that runs `target/composed/EXAMPLE` with the network granted.
+    pub fn command(self, example: &str) -> Command {
+        let mut cmd = match self {
+            Self::Wasmtime => {
+                let mut cmd = Command::new(wasmtime());
+                cmd.args(["run", "-S", "inherit-network"]);
+                cmd
+            }
+            Self::Jco => jco(),
+        };
+        cmd.arg(composed(example));
+        cmd
+    }
+
+    /// The bound on each wait: jco transpiles and compiles the component at every start (2-3 s
+    /// on 2 cores, more under load) and is slower per byte; the bound is generous, the waits
+    /// it bounds are not sleeps.
+    pub fn limit(self) -> Duration {
+        match self {
+            Self::Wasmtime => Duration::from_secs(30),
+            Self::Jco => Duration::from_secs(60),
+        }
+    }
+}
+
+/// The body a [`http_server`] serves at `/big`: 4 MiB that no two offsets confuse.
+pub fn big_body() -> Vec<u8> {
+    (0..4 << 20)
+        .map(|i: u32| (i ^ (i >> 8) ^ (i >> 16)) as u8)
+        .collect()
+}
+
+/// A native HTTP/1.1 server: every connection gets one response to one request, then close.
+/// `/big` is [`big_body`]; anything else is `hello`.
+pub fn http_server(limit: Duration) -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    thread::spawn(move || {
+        let body = big_body();
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let body = body.clone();
+            thread::spawn(move || {
+                s.set_read_timeout(Some(limit)).expect("timeout");
+                let head = read_head(&mut s);
+                let big = head.starts_with(b"GET /big ");
+                let body: &[u8] = if big { &body } else { b"hello" };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(body);
+            });
+        }
+    });
+    addr
+}
+
+/// `curl -p -x http://PROXY URL` (a CONNECT tunnel), bounded by `limit`; its stdout.
+pub fn curl_through(proxy: std::net::SocketAddr, url: &str, limit: Duration) -> Vec<u8> {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "--max-time",
+        &(limit.as_secs() - 5).to_string(),
+        "-p",
+        "-x",
+    ])
+    .arg(format!("http://{proxy}"))
+    .arg(url);
+    let out = run_bounded(cmd, b"", limit);
+    assert!(
+        out.status.success(),
+        "curl through the proxy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
