@@ -1,10 +1,15 @@
 //! Does a crowd of slow clients slow the server down? Sequential hijacks of a well-behaved
 //! client through the library's server (accept, `101`, hand over), unloaded and then with
-//! `HIJACK_BENCH_SLOW` (default 1000) connections whose heads arrive one byte per second; and
-//! the process's CPU while only the slow clients are there. One run, side by side.
+//! `HIJACK_BENCH_SLOW` (default 1000; quick 200) connections whose heads arrive one byte per
+//! second; and the process's CPU while only the slow clients are there. One run, side by side.
+//! `HIJACK_BENCH_HIJACKS` hijacks each way (default 2000; quick 300). The crowd needs two
+//! descriptors a client: with a low `ulimit -n` it is made smaller (the row says so).
 //!
 //! `bash scripts/bench` (or `cargo bench -p hijack-host --bench accept`).
 
+mod common;
+
+use common::{Better, Goal, Row};
 use hijack_host::{Limits, NetPolicy, Runtime};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,6 +28,7 @@ fn hijacks_per_s(addr: SocketAddr, n: usize) -> f64 {
     for _ in 0..n {
         let mut s = TcpStream::connect(addr).expect("connect");
         s.set_nodelay(true).expect("nodelay");
+        s.set_read_timeout(Some(common::STEP)).expect("timeout");
         s.write_all(REQUEST).expect("request");
         let mut head = [0u8; SWITCH_LEN];
         s.read_exact(&mut head).expect("101");
@@ -30,27 +36,25 @@ fn hijacks_per_s(addr: SocketAddr, n: usize) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-/// CPU seconds this process has used (user + system), from /proc.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
-    let fields: Vec<&str> = after_name.split(' ').collect();
-    let ticks: f64 =
-        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-    ticks / 100.0
-}
-
 fn main() {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let (slow, n) = (
-        env("HIJACK_BENCH_SLOW", 1000),
-        env("HIJACK_BENCH_HIJACKS", 2000),
+    common::watchdog("accept", Duration::from_secs(240));
+    let (wanted, n) = (
+        common::size("HIJACK_BENCH_SLOW", 1000, 200),
+        common::size("HIJACK_BENCH_HIJACKS", 2000, 300),
     );
+    // Both ends of each slow connection live in this process; keep 100 descriptors spare.
+    let limit = common::open_files_limit();
+    let slow = wanted.min(limit.saturating_sub(100) / 2);
+    let crowd_name = if slow < wanted {
+        format!(
+            "{} slow clients (scaled down from {}: ulimit -n is {limit})",
+            common::thousands(slow),
+            common::thousands(wanted)
+        )
+    } else {
+        format!("{} slow clients", common::thousands(slow))
+    };
+    let (settle, window) = if common::quick() { (1, 2) } else { (2, 5) };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let runtime = Runtime::new().expect("compile the component");
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
@@ -100,11 +104,11 @@ fn main() {
             }
         })
     };
-    thread::sleep(Duration::from_secs(2));
-    let before = cpu_seconds();
-    let idle_window = Duration::from_secs(5);
+    thread::sleep(Duration::from_secs(settle));
+    let before = common::cpu_seconds();
+    let idle_window = Duration::from_secs(window);
     thread::sleep(idle_window);
-    let idle_cpu = (cpu_seconds() - before) / idle_window.as_secs_f64();
+    let idle_cpu = (common::cpu_seconds() - before) / idle_window.as_secs_f64();
     let loaded = hijacks_per_s(addr, n);
     stop.store(true, Ordering::Relaxed);
     let _ = dribbler.join();
@@ -122,4 +126,27 @@ fn main() {
         "  CPU with only the crowd {:>8.1}%   of a core (process, the crowd's own writes included; goal <= 10%)",
         idle_cpu * 100.0
     );
+    let rows = [
+        Row::new(
+            format!(
+                "accept under {crowd_name}: sequential hijacks ({} each way)",
+                common::thousands(n)
+            ),
+            "hijacks/s",
+            Better::Higher,
+            loaded,
+        )
+        .ours_is("with the crowd")
+        .peer("unloaded (same server)", unloaded)
+        .goal(Goal::RatioAtLeast(0.5)),
+        Row::new(
+            format!("accept under {crowd_name}: process CPU with only the crowd"),
+            "% of a core",
+            Better::Lower,
+            idle_cpu * 100.0,
+        )
+        .ours_is("the whole bench process, the crowd's writes included")
+        .goal(Goal::OursAtMost(10.0)),
+    ];
+    common::emit("accept", &rows);
 }

@@ -4,8 +4,12 @@
 //! tokio `TcpStream` (read to nothing). Medians of several runs, and their ratios.
 //!
 //! `bash scripts/bench` (or `cargo bench -p hijack-host --bench throughput`); the size in MiB
-//! is `HIJACK_BENCH_MIB` (default 1024), the runs `HIJACK_BENCH_RUNS` (default 5).
+//! is `HIJACK_BENCH_MIB` (default 1024; quick 128), the runs `HIJACK_BENCH_RUNS` (default 5;
+//! quick 3).
 
+mod common;
+
+use common::{Better, Goal, Row};
 use hijack_host::{ClientRequest, NetPolicy, Runtime};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -152,13 +156,11 @@ async fn tokio_native(mib: usize) -> Duration {
 }
 
 fn main() {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let (mib, runs) = (env("HIJACK_BENCH_MIB", 1024), env("HIJACK_BENCH_RUNS", 5));
+    common::watchdog("throughput", Duration::from_secs(480));
+    let (mib, runs) = (
+        common::size("HIJACK_BENCH_MIB", 1024, 128),
+        common::size("HIJACK_BENCH_RUNS", 5, 3),
+    );
     let out = std::env::temp_dir().join(format!("hijack-bench-{}.bin", std::process::id()));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let runtime = Runtime::new().expect("compile the component");
@@ -197,4 +199,26 @@ fn main() {
         native.as_secs_f64() / cli.as_secs_f64(),
         tok.as_secs_f64() / lib.as_secs_f64()
     );
+    let what = format!("{} MiB, median of {runs}", common::thousands(mib));
+    let rows = [
+        Row::new(
+            format!("post-hijack throughput, library read to nothing ({what})"),
+            "GiB/s",
+            Better::Higher,
+            gib_per_s(mib, lib),
+        )
+        .ours_is("HijackedStream")
+        .peer("tokio TcpStream", gib_per_s(mib, tok))
+        .goal(Goal::RatioAtLeast(0.9)),
+        Row::new(
+            format!("post-hijack throughput, CLI dial > file ({what})"),
+            "GiB/s",
+            Better::Higher,
+            gib_per_s(mib, cli),
+        )
+        .ours_is("hijack dial URL > file (whole process)")
+        .peer("native client > file", gib_per_s(mib, native))
+        .goal(Goal::RatioAtLeast(1.0)),
+    ];
+    common::emit("throughput", &rows);
 }

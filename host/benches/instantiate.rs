@@ -1,0 +1,194 @@
+//! Instantiation from an `InstancePre`, with wasmtime's default (on-demand) allocator and
+//! with the pooling allocator; and the size of the embedded component.
+//!
+//! `hijack_host::Runtime` has no way to choose the allocator, so this bench builds its own
+//! engine, linker and `InstancePre` the way `host/src/runtime.rs` does (`Config::new()`, the
+//! WASI 0.2 linker, `instantiate_pre` of `hijack_host::COMPONENT`), once per allocator. Each
+//! timed step is what `Runtime::instantiate` does: a `WasiCtx` with a socket check, a fresh
+//! `Store`, `instantiate_async`. Dropping the store is timed apart (the pooling allocator
+//! resets its slot then). `Runtime::instantiate` itself is timed too, as a cross-check.
+//!
+//! `HIJACK_BENCH_INSTANTIATE_N` instantiations each (default 2000; quick 200), interleaved,
+//! after 50 of warm-up.
+
+mod common;
+
+use common::{Better, Goal, Row};
+use hijack_host::{COMPONENT, NetPolicy, Runtime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The store's data, as the host's `State` (whose fields are private to the host).
+struct BenchState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for BenchState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn pre(config: &Config) -> (Engine, InstancePre<BenchState>) {
+    let engine = Engine::new(config).expect("engine");
+    let component = Component::new(&engine, COMPONENT).expect("compile the component");
+    let mut linker = Linker::<BenchState>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link WASI");
+    let pre = linker.instantiate_pre(&component).expect("instantiate_pre");
+    (engine, pre)
+}
+
+fn pooling() -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    // A few slots are enough: one instance lives at a time.
+    pool.total_component_instances(16)
+        .total_core_instances(64)
+        .total_memories(16)
+        .total_tables(64)
+        .total_stacks(16);
+    let mut config = Config::new();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// One instantiation, in µs.
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    /// Everything up to a usable instance.
+    total: f64,
+    /// Of which the `WasiCtx` and the `Store` (zero where not measured apart).
+    setup: f64,
+    /// Dropping the store, after `total`.
+    dropped: f64,
+}
+
+/// One instantiation as `Runtime::instantiate` does it.
+async fn once(engine: &Engine, pre: &InstancePre<BenchState>) -> Sample {
+    let started = Instant::now();
+    let mut builder = WasiCtx::builder();
+    builder
+        .allow_tcp(true)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    let policy = Arc::new(NetPolicy::new());
+    builder.socket_addr_check(move |_addr, _usage| {
+        let _ = &policy;
+        Box::pin(async { false })
+    });
+    let state = BenchState {
+        ctx: builder.build(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(engine, state);
+    let setup = started.elapsed();
+    // A `component::Instance` is an index into the store: the store holds the instance.
+    let _instance = common::bounded("instantiate", pre.instantiate_async(&mut store))
+        .await
+        .expect("instantiate");
+    let took = started.elapsed();
+    let dropping = Instant::now();
+    drop(store);
+    Sample {
+        total: us(took),
+        setup: us(setup),
+        dropped: us(dropping.elapsed()),
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    common::watchdog("instantiate", Duration::from_secs(300));
+    let n = common::size("HIJACK_BENCH_INSTANTIATE_N", 2000, 200);
+    let warmup = 50;
+    let (default_engine, default_pre) = pre(&Config::new());
+    let (pool_engine, pool_pre) = pre(&pooling());
+    let runtime = Runtime::new().expect("compile the component");
+    let rt = common::current_thread();
+    let mut samples: [Vec<Sample>; 3] = Default::default();
+    rt.block_on(async {
+        for i in 0..warmup + n {
+            let mut got = [Sample::default(); 3];
+            for k in 0..3 {
+                let which = (i + k) % 3;
+                got[which] = match which {
+                    0 => once(&pool_engine, &pool_pre).await,
+                    1 => once(&default_engine, &default_pre).await,
+                    _ => {
+                        let started = Instant::now();
+                        let instance = common::bounded(
+                            "Runtime::instantiate",
+                            runtime.instantiate(NetPolicy::new()),
+                        )
+                        .await
+                        .expect("instantiate");
+                        let took = started.elapsed();
+                        let dropping = Instant::now();
+                        drop(instance);
+                        Sample {
+                            total: us(took),
+                            setup: 0.0,
+                            dropped: us(dropping.elapsed()),
+                        }
+                    }
+                };
+            }
+            if i >= warmup {
+                for (s, g) in samples.iter_mut().zip(got) {
+                    s.push(g);
+                }
+            }
+        }
+    });
+    let med =
+        |s: &[Sample], f: fn(&Sample) -> f64| common::median(&s.iter().map(f).collect::<Vec<_>>());
+    let inst = |s: &[Sample]| med(s, |x| x.total);
+    let setup = |s: &[Sample]| med(s, |x| x.setup);
+    let dropped = |s: &[Sample]| med(s, |x| x.dropped);
+    let p99 = |s: &[Sample]| common::quantile(&s.iter().map(|x| x.total).collect::<Vec<_>>(), 0.99);
+    println!("instantiation from InstancePre: {n} each, interleaved");
+    let size = COMPONENT.len();
+    let rows = [
+        Row::new(
+            format!(
+                "instantiation from InstancePre, median ({} each)",
+                common::thousands(n)
+            ),
+            "µs",
+            Better::Lower,
+            inst(&samples[0]),
+        )
+        .ours_is("pooling allocator")
+        .peer("default (on-demand) allocator", inst(&samples[1]))
+        .goal(Goal::OursAtMost(10.0))
+        .note(format!(
+            "p99: pooling {:.1} µs, default {:.1} µs; of the median, WasiCtx + Store::new: pooling {:.1} µs, default {:.1} µs; store drop (untimed above), median: pooling {:.1} µs, default {:.1} µs; Runtime::instantiate (host API, default allocator): median {:.1} µs",
+            p99(&samples[0]),
+            p99(&samples[1]),
+            setup(&samples[0]),
+            setup(&samples[1]),
+            dropped(&samples[0]),
+            dropped(&samples[1]),
+            inst(&samples[2]),
+        )),
+        Row::new(
+            "component size (embedded release component)",
+            "bytes",
+            Better::Lower,
+            size as f64,
+        )
+        .ours_is("hijack_host::COMPONENT")
+        .goal(Goal::OursAtMost(153_600.0))
+        .note(format!("{:.1} KiB; goal 150 KiB", size as f64 / 1024.0)),
+    ];
+    common::emit("instantiate", &rows);
+}

@@ -1,0 +1,233 @@
+//! Server hijack rate: 64 concurrent clients, each exchange on a fresh connection — connect,
+//! ask to switch to `tcp`, read the `101`, send one byte, read it back, close — against three
+//! servers, each on its own thread and current-thread tokio runtime:
+//!
+//! - ours: one `Instance` (`listen`, then `accept` + `hijack` in a loop, as a host does), the
+//!   byte echoed natively on the handed-over `HijackedStream` in a task of its own;
+//! - hyper 1.x: `server::conn::http1`, `with_upgrades()`, `hyper::upgrade::on(request)`;
+//! - the floor: tokio accept, read the head, write a fixed `101`, echo the byte.
+//!
+//! One native load generator for all three (tokio, one current-thread runtime, 64 tasks).
+//! `HIJACK_BENCH_SERVER_N` exchanges per server (default 5000; quick 500), in
+//! `HIJACK_BENCH_SERVER_ROUNDS` rounds that alternate the servers (default 10; quick 4), after
+//! a warm-up of 200 each; `HIJACK_BENCH_SERVER_CONC` clients at once (default 64). The rate
+//! is the median of the rounds' rates (a burst of noise on this machine lands in one round).
+
+mod common;
+
+use bytes::Bytes;
+use common::{Better, Goal, Row, bounded};
+use hijack_host::{Limits, NetPolicy, Runtime};
+use http_body_util::Empty;
+use hyper::header::{CONNECTION, UPGRADE};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const SWITCH: &[u8] =
+    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+
+/// After the handoff, on every server alike: one byte back, flushed, then close.
+async fn echo_one<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) -> std::io::Result<()> {
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).await?;
+    s.write_all(&b).await?;
+    s.flush().await?;
+    Ok(())
+}
+
+/// Run `serve` (given a channel for its address) on a thread of its own.
+fn on_thread<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(std::sync::mpsc::Sender<SocketAddr>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || common::current_thread().block_on(serve(tx)));
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("server address")
+}
+
+fn ours(runtime: Runtime) -> SocketAddr {
+    on_thread(move |tx| async move {
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let mut instance = runtime
+            .instantiate(NetPolicy::new().allow_listen(any))
+            .await
+            .expect("instance");
+        let listener = instance
+            .listen(any, Limits::default())
+            .await
+            .expect("listen");
+        tx.send(listener.local_addr).expect("send addr");
+        loop {
+            let incoming = match instance.accept(&listener).await {
+                Ok(incoming) => incoming,
+                Err(e) => {
+                    // The load generator's bounded wait then fails the bench.
+                    eprintln!("ours: accept: {e}");
+                    return;
+                }
+            };
+            match instance.hijack(incoming, "tcp", Vec::new()).await {
+                Ok(stream) => {
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(common::STEP, echo_one(stream)).await;
+                    });
+                }
+                Err(e) => eprintln!("ours: hijack: {e}"),
+            }
+        }
+    })
+}
+
+fn hyper_server() -> SocketAddr {
+    on_thread(|tx| async move {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        tx.send(l.local_addr().expect("addr")).expect("send addr");
+        loop {
+            let (s, _) = l.accept().await.expect("accept");
+            tokio::spawn(async move {
+                let service = service_fn(|mut request: hyper::Request<hyper::body::Incoming>| {
+                    let wants_tcp = request
+                        .headers()
+                        .get(UPGRADE)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
+                    let mut response = hyper::Response::new(Empty::<Bytes>::new());
+                    if wants_tcp {
+                        let upgrade = hyper::upgrade::on(&mut request);
+                        tokio::spawn(async move {
+                            let run = async {
+                                let upgraded = upgrade.await.map_err(std::io::Error::other)?;
+                                echo_one(TokioIo::new(upgraded)).await
+                            };
+                            let _ = tokio::time::timeout(common::STEP, run).await;
+                        });
+                        *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+                        let h = response.headers_mut();
+                        h.insert(CONNECTION, "Upgrade".parse().expect("value"));
+                        h.insert(UPGRADE, "tcp".parse().expect("value"));
+                    } else {
+                        *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+                    }
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), service)
+                    .with_upgrades();
+                let _ = tokio::time::timeout(common::STEP, conn).await;
+            });
+        }
+    })
+}
+
+fn raw_server() -> SocketAddr {
+    on_thread(|tx| async move {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        tx.send(l.local_addr().expect("addr")).expect("send addr");
+        loop {
+            let (mut s, _) = l.accept().await.expect("accept");
+            tokio::spawn(async move {
+                let run = async {
+                    let (_head, rest) = common::read_head(&mut s).await?;
+                    assert!(rest.is_empty(), "the client waits for the 101");
+                    s.write_all(SWITCH).await?;
+                    echo_one(s).await
+                };
+                let _ = tokio::time::timeout(common::STEP, run).await;
+            });
+        }
+    })
+}
+
+/// `total` exchanges by `conc` concurrent clients; how long they took.
+async fn load(addr: SocketAddr, total: usize, conc: usize, request: Arc<[u8]>) -> Duration {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..conc {
+        let (next, request) = (Arc::clone(&next), Arc::clone(&request));
+        tasks.spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                let mut s = TcpStream::connect(addr).await.expect("connect");
+                s.write_all(&request).await.expect("request");
+                let (head, rest) = common::read_head(&mut s).await.expect("101");
+                assert!(
+                    head.starts_with(b"HTTP/1.1 101 "),
+                    "not a 101: {}",
+                    String::from_utf8_lossy(&head)
+                );
+                assert!(rest.is_empty(), "nothing after the 101 before the byte");
+                s.write_all(b"x").await.expect("byte");
+                let mut b = [0u8; 1];
+                s.read_exact(&mut b).await.expect("echo");
+                assert_eq!(&b, b"x");
+            }
+        });
+    }
+    bounded("load", async {
+        while let Some(done) = tasks.join_next().await {
+            done.expect("a client failed");
+        }
+    })
+    .await;
+    started.elapsed()
+}
+
+fn main() {
+    common::watchdog("server", Duration::from_secs(300));
+    let total = common::size("HIJACK_BENCH_SERVER_N", 5000, 500);
+    let rounds = common::size("HIJACK_BENCH_SERVER_ROUNDS", 10, 4).max(1);
+    let conc = common::size("HIJACK_BENCH_SERVER_CONC", 64, 64);
+    let runtime = Runtime::new().expect("compile the component");
+    let servers = [ours(runtime), hyper_server(), raw_server()];
+    let rt = common::current_thread();
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    rt.block_on(async {
+        let requests: Vec<Arc<[u8]>> = servers
+            .iter()
+            .map(|addr| {
+                format!(
+                    "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                )
+                .into_bytes()
+                .into()
+            })
+            .collect();
+        for (addr, request) in servers.iter().zip(&requests) {
+            load(*addr, 200, conc, Arc::clone(request)).await;
+        }
+        for round in 0..rounds {
+            let share = total / rounds + usize::from(round < total % rounds);
+            for k in 0..3 {
+                let which = (round + k) % 3;
+                let took = load(servers[which], share, conc, Arc::clone(&requests[which])).await;
+                rates[which].push(share as f64 / took.as_secs_f64());
+            }
+        }
+    });
+    let rate = |which: usize| common::median(&rates[which]);
+    println!(
+        "server hijack rate: {conc} concurrent clients, {total} upgrades + 1-byte echo per server, fresh connection each, {rounds} rounds"
+    );
+    let row = Row::new(
+        format!(
+            "server hijack rate, {conc} concurrent clients, {} upgrades + 1-byte echo",
+            common::thousands(total)
+        ),
+        "hijacks/s",
+        Better::Higher,
+        rate(0),
+    )
+    .ours_is("Instance listen/accept/hijack, echo on the HijackedStream")
+    .peer("hyper 1.x upgrade server", rate(1))
+    .floor("raw tokio server", rate(2))
+    .goal(Goal::RatioAtLeast(1.0));
+    common::emit("server", &[row]);
+}
