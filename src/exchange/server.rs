@@ -33,9 +33,17 @@ pub struct Listener {
     /// (deadline, slot, generation): entries of slots since freed are skipped.
     deadlines: BinaryHeap<Reverse<(Deadline, usize, u64)>>,
     generation: u64,
+    /// When the connections that are not hot are next polled.
+    next_sweep: Deadline,
     limits: Limits,
     listening: Listening,
 }
+
+/// How long a connection stays hot after its accept or its last bytes: hot ones are in every
+/// wait. Most clients send their head at once; the others are polled in sweeps.
+const HOT_MS: u64 = 50;
+/// How often the connections that are not hot are polled, waiting or not.
+const SWEEP_MS: u64 = 20;
 
 /// A connection whose head is being read.
 struct Pending {
@@ -43,6 +51,8 @@ struct Pending {
     buf: Vec<u8>,
     scanner: HeadScanner,
     deadline: Deadline,
+    /// Until when it is in every wait ([`HOT_MS`] after its accept or its last bytes).
+    hot_until: Deadline,
     generation: u64,
 }
 
@@ -59,7 +69,12 @@ impl Pending {
     /// Read what is there without waiting; a complete head is parsed and decided on
     /// ([`decide`]), a bad one refused.
     fn advance(&mut self, limits: &Limits) -> Progress {
-        let end = match try_read_head(self.watched.conn(), &mut self.buf, &mut self.scanner) {
+        let before = self.buf.len();
+        let read = try_read_head(self.watched.conn(), &mut self.buf, &mut self.scanner);
+        if self.buf.len() > before {
+            self.hot_until = Deadline::after_ms(HOT_MS);
+        }
+        let end = match read {
             Ok(Some(end)) => end,
             Ok(None) if self.deadline.passed() => return Progress::Gone,
             Ok(None) => return Progress::Waiting,
@@ -95,6 +110,7 @@ impl Listener {
             ready: VecDeque::new(),
             deadlines: BinaryHeap::new(),
             generation: 0,
+            next_sweep: Deadline::after_ms(0),
             limits,
             listening: Listening::blocking_bind(addr)?,
         })
@@ -238,17 +254,37 @@ impl Listener {
 
     /// Wait for the backlog (if `listener`), the pending connections and `deadline`; queue
     /// the connections that woke.
+    ///
+    /// A wait costs one `poll` over what it watches, so it watches only the hot connections
+    /// (recently accepted or recently sent bytes) and, once every [`SWEEP_MS`], all of them: a
+    /// crowd of idle or dribbling clients costs a sweep per interval, not a poll over all of
+    /// them at every accept. A connection that is not hot is read at most [`SWEEP_MS`] late.
     fn wait(&mut self, listener: bool, deadline: Option<Deadline>) {
+        let now = Deadline::after_ms(0);
+        let sweep = self.next_sweep <= now;
         let mut slots = Vec::with_capacity(self.live);
         let mut watched = Vec::with_capacity(self.live);
+        let mut cold = false;
         for (slot, pending) in self.pending.iter().enumerate() {
             if let Some(p) = pending {
-                slots.push(slot);
-                watched.push(&p.watched);
+                if sweep || p.hot_until > now {
+                    slots.push(slot);
+                    watched.push(&p.watched);
+                } else {
+                    cold = true;
+                }
             }
         }
+        let deadline = match (cold, deadline) {
+            (false, d) => d,
+            (true, Some(d)) => Some(d.min(self.next_sweep)),
+            (true, None) => Some(self.next_sweep),
+        };
         let woken = self.listening.blocking_wait(listener, &watched, deadline);
         self.ready.extend(woken.into_iter().map(|i| slots[i]));
+        if sweep {
+            self.next_sweep = Deadline::after_ms(SWEEP_MS);
+        }
     }
 
     fn insert(&mut self, conn: Conn) -> usize {
@@ -259,6 +295,7 @@ impl Listener {
             buf: Vec::new(),
             scanner: HeadScanner::new(self.limits.max_head_bytes),
             deadline,
+            hot_until: Deadline::after_ms(HOT_MS),
             generation: self.generation,
         };
         let slot = match self.free.pop() {
