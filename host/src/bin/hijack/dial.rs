@@ -9,6 +9,7 @@ use hijack_host::{
     ClientOptions, ClientRequest, Header, HijackError, HijackedReader, Limits, NetPolicy, stdcopy,
 };
 use std::io::Write;
+use std::os::fd::AsFd;
 use tokio::io::AsyncWriteExt;
 use wasi_hijack::proto::Authority;
 
@@ -67,22 +68,51 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
 /// every read, so bigger is not better.
 const COPY_BUFFER: usize = 64 * 1024;
 
+/// Chunks read ahead of the writer, and the most written in one `writev`.
+const QUEUE: usize = 16;
+
+/// Write every byte of `chunks`, in order, with as few `writev` calls as the kernel allows.
+fn write_all_vectored(out: &mut std::fs::File, chunks: &[bytes::Bytes]) -> std::io::Result<()> {
+    let mut slices: Vec<std::io::IoSlice<'_>> =
+        chunks.iter().map(|c| std::io::IoSlice::new(c)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// The connection → stdout, in large reads and plain blocking writes on a writer thread of
 /// its own: tokio's `stdout` hands every write to the blocking pool (a thread hop per chunk),
 /// which cost ~5x in throughput. Chunks go to the writer as the runtime handed them (no copy
-/// into a buffer of ours), and reading the next overlaps writing the last.
+/// into a buffer of ours), reading the next overlaps writing the last, and the chunks that
+/// queued up while the writer wrote go out together in one `writev` (measured with `bash
+/// scripts/bench`: 0.60-0.65x the native client before, 0.69-0.81x after). Nothing is held
+/// back: each write goes to the descriptor at once, so an interactive session sees every chunk.
 async fn copy_to_stdout(from_peer: &mut HijackedReader) -> std::io::Result<u64> {
-    let (chunks, mut to_write) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+    let (chunks, mut to_write) = tokio::sync::mpsc::channel::<bytes::Bytes>(QUEUE);
     let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        // The chunks waiting go out in one `writev` (up to QUEUE of them), straight to the
+        // descriptor: std's `Stdout` is line-buffered and writes one slice at a time.
+        let mut stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+        let mut batch = Vec::with_capacity(QUEUE);
         while let Some(chunk) = to_write.blocking_recv() {
-            stdout.write_all(&chunk)?;
-            // Interactive sessions see every chunk at once (stdout is line-buffered).
-            if to_write.is_empty() {
-                stdout.flush()?;
+            batch.push(chunk);
+            while batch.len() < QUEUE {
+                match to_write.try_recv() {
+                    Ok(chunk) => batch.push(chunk),
+                    Err(_) => break,
+                }
             }
+            write_all_vectored(&mut stdout, &batch)?;
+            batch.clear();
         }
-        stdout.flush()
+        Ok(())
     });
     let mut total = 0u64;
     while let Some(chunk) = from_peer.read_chunk(COPY_BUFFER).await? {
