@@ -53,15 +53,65 @@ fn main() {
     let wasm = target_dir.join("wasm32-wasip2/component/wasi_hijack.wasm");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("hijack.wasm");
     let bytes = std::fs::read(&wasm).expect("read the built component");
-    let stripped = strip_names(&bytes).expect("the component is a well-formed binary");
-    std::fs::write(&out, stripped).expect("write the component into OUT_DIR");
+    let scratch = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let finished = finish(&bytes, |module| wasm_opt(module, &scratch))
+        .expect("the component is a well-formed binary");
+    std::fs::write(&out, finished).expect("write the component into OUT_DIR");
 }
 
-/// Drop the component's top-level `component-name` custom section: debug names, as
-/// `strip = true` drops them from the core module (wit-component adds them after it). Every
-/// other section, nested modules and components included, is copied as it is.
-fn strip_names(bytes: &[u8]) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
+/// The features the core module may use (Rust's defaults for wasm32-wasip2), for wasm-opt.
+const FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-multivalue",
+    "--enable-reference-types",
+];
+
+/// `module` optimised for size by Binaryen's `wasm-opt -Oz` (about 18 % less code than
+/// rustc's own `opt-level = "z"` gives), when `wasm-opt` is on the PATH (scripts/setup installs
+/// Debian's `binaryen`); `None` without it, or if it fails (the build then keeps the module as
+/// rustc made it, and says why).
+fn wasm_opt(module: &[u8], scratch: &std::path::Path) -> Option<Vec<u8>> {
+    let input = scratch.join("core.wasm");
+    let output = scratch.join("core.opt.wasm");
+    std::fs::write(&input, module).ok()?;
+    let run = Command::new("wasm-opt")
+        .arg("-Oz")
+        .args(FEATURES)
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output();
+    match run {
+        Ok(out) if out.status.success() => std::fs::read(&output).ok(),
+        Ok(out) => {
+            let why = String::from_utf8_lossy(&out.stderr);
+            println!(
+                "cargo:warning=wasm-opt failed; the component keeps rustc's code: {}",
+                why.lines().next().unwrap_or("")
+            );
+            None
+        }
+        // Not installed: the component is only larger.
+        Err(_) => None,
+    }
+}
+
+/// The component as it ships: its top-level `component-name` custom section dropped (debug
+/// names, as `strip = true` drops them from the core module; wit-component adds them after it),
+/// and its largest core module (the crate's code; the others are wit-component's small shims)
+/// replaced by what `optimize` makes of it, if anything. The replacement keeps every import and
+/// export by name, which is all the component's other sections refer to. Every other section,
+/// nested modules and components included, is copied as it is.
+fn finish(
+    bytes: &[u8],
+    optimize: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
     use wasmparser::{Parser, Payload};
+    let main_module = largest_module(bytes)?;
+    let optimized = main_module.clone().and_then(|range| optimize(&bytes[range]));
     let mut out = wasm_encoder::Component::new();
     // Payloads of nested modules and components follow their section: skip them, the
     // section's raw bytes already hold them.
@@ -78,10 +128,11 @@ fn strip_names(bytes: &[u8]) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
             if let Some((id, range)) = payload.as_section()
                 && !is_names
             {
-                out.section(&wasm_encoder::RawSection {
-                    id,
-                    data: &bytes[range],
-                });
+                let data = match &optimized {
+                    Some(module) if Some(&range) == main_module.as_ref() => module.as_slice(),
+                    _ => &bytes[range],
+                };
+                out.section(&wasm_encoder::RawSection { id, data });
             }
         }
         if nested {
@@ -91,4 +142,30 @@ fn strip_names(bytes: &[u8]) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
         }
     }
     Ok(out.finish())
+}
+
+/// The byte range of the component's largest top-level core module.
+fn largest_module(
+    bytes: &[u8],
+) -> Result<Option<std::ops::Range<usize>>, wasmparser::BinaryReaderError> {
+    use wasmparser::{Parser, Payload};
+    let mut largest: Option<std::ops::Range<usize>> = None;
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        match &payload {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
+                if depth == 0 && largest.as_ref().is_none_or(|l| unchecked_range.len() > l.len()) {
+                    largest = Some(unchecked_range.clone());
+                }
+                depth += 1;
+            }
+            Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(largest)
 }
