@@ -111,7 +111,9 @@ fn finish(
 ) -> Result<Vec<u8>, wasmparser::BinaryReaderError> {
     use wasmparser::{Parser, Payload};
     let main_module = largest_module(bytes)?;
-    let optimized = main_module.clone().and_then(|range| optimize(&bytes[range]));
+    let optimized = main_module
+        .clone()
+        .and_then(|range| optimize(&bytes[range]));
     let mut out = wasm_encoder::Component::new();
     // Payloads of nested modules and components follow their section: skip them, the
     // section's raw bytes already hold them.
@@ -157,7 +159,11 @@ fn largest_module(
             Payload::ModuleSection {
                 unchecked_range, ..
             } => {
-                if depth == 0 && largest.as_ref().is_none_or(|l| unchecked_range.len() > l.len()) {
+                if depth == 0
+                    && largest
+                        .as_ref()
+                        .is_none_or(|l| unchecked_range.len() > l.len())
+                {
                     largest = Some(unchecked_range.clone());
                 }
                 depth += 1;
