@@ -1,6 +1,12 @@
-//! The composed examples (`target/composed/*.wasm`, left by `scripts/examples`, which the
-//! README's test command runs first) in a runtime we did not write: the wasmtime CLI, against
-//! native loopback peers. Every wait is bounded.
+//! The composed command examples (`target/composed/*.wasm`, left by `scripts/examples`, which
+//! the README's test command runs first) in runtimes we did not write — the wasmtime CLI and
+//! jco on Node — against native loopback peers: attach both ways, its refusal, and every
+//! command without the network grant. Every wait is bounded.
+//!
+//! What preview2-shim 0.26.1 (jco) cannot do, and so is not tested under jco: a half-close.
+//! Its `tcp-socket.shutdown` destroys the Node socket whatever the shutdown type, so the peer's
+//! later bytes are lost and the connection's input pollable never fires again: attach with
+//! stdin closed before the peer hangs. Under jco, attach is tested with stdin kept open.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -10,38 +16,56 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{composed, read_head, wasmtime};
+use support::{Runner, composed, read_head, run_bounded, run_bounded_stdin, wasmtime};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// `wasmtime run -S inherit-network EXAMPLE URL`: the example with the network granted.
-fn run_granted(example: &std::path::Path, url: &str, stdin: &[u8]) -> Output {
-    let example = example.to_str().expect("a UTF-8 path");
-    run(&["run", "-S", "inherit-network", example, url], stdin)
-}
-
-/// Run `wasmtime ARGS` with `stdin` fed and closed, output drained, bounded.
-fn run(args: &[&str], stdin: &[u8]) -> Output {
+/// `wasmtime ARGS` (no network granted) with `stdin` fed and closed, output drained, bounded.
+fn run_ungranted(args: &[&str], stdin: &[u8]) -> Output {
     let mut cmd = Command::new(wasmtime());
     cmd.args(args);
-    support::run_bounded(cmd, stdin, LIMIT)
+    run_bounded(cmd, stdin, LIMIT)
 }
 
-/// A Docker-like daemon for one attach: reads the head, answers `101` with `first`, echoes
-/// what it reads back prefixed, and closes when the client half-closes.
-fn daemon(first: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+/// `attach.wasm URL` under `runner`, `stdin` fed, then closed (EOF: the half-close) only if
+/// `close_stdin`.
+fn attach(runner: Runner, url: &str, stdin: &[u8], close_stdin: bool) -> Output {
+    let mut cmd = runner.command("attach.wasm");
+    cmd.arg(url);
+    run_bounded_stdin(cmd, stdin, close_stdin, runner.limit())
+}
+
+/// How the daemon knows the client is done sending.
+#[derive(Clone, Copy)]
+enum Until {
+    /// The client half-closed (read to EOF).
+    Eof,
+    /// A line came (the client keeps its side open).
+    Line,
+}
+
+/// A Docker-like daemon for one attach: reads the head, answers `101` with `first-bytes|` in
+/// the same write, reads what the client sends `until`, echoes it back prefixed and closes (the
+/// container exited). Returns the request head.
+fn daemon(until: Until, limit: Duration) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
-    l.set_nonblocking(false).expect("blocking");
     let t = thread::spawn(move || {
         let (mut s, _) = l.accept().expect("accept");
-        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        s.set_read_timeout(Some(limit)).expect("timeout");
         let head = read_head(&mut s);
-        s.write_all(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+        s.write_all(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nfirst-bytes|")
             .expect("101");
-        s.write_all(first).expect("first bytes");
         let mut got = Vec::new();
-        let _ = s.read_to_end(&mut got);
+        match until {
+            Until::Eof => drop(s.read_to_end(&mut got)),
+            Until::Line => {
+                let mut b = [0u8; 1];
+                while !got.ends_with(b"\n") && s.read(&mut b).unwrap_or(0) == 1 {
+                    got.push(b[0]);
+                }
+            }
+        }
         s.write_all(b"echo:").expect("echo");
         s.write_all(&got).expect("echo");
         head
@@ -49,12 +73,12 @@ fn daemon(first: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
     (addr, t)
 }
 
-#[test]
-fn attach_under_wasmtime_run_moves_both_ways_and_half_closes() {
-    let attach = composed("attach.wasm");
-    let (addr, daemon) = daemon(b"first-bytes|");
+/// Attach under `runner`: the bytes that came with the `101` first, stdin to the daemon, its
+/// echo back, exit 0 when it closes; the request head exactly as Docker's client sends it.
+fn attach_moves_both_ways(runner: Runner, until: Until) {
+    let (addr, daemon) = daemon(until, runner.limit());
     let url = format!("http://{addr}/containers/c1/attach?stream=1&stdin=1&stdout=1");
-    let out = run_granted(&attach, &url, b"ls -l\n");
+    let out = attach(runner, &url, b"ls -l\n", matches!(until, Until::Eof));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert_eq!(
@@ -72,12 +96,61 @@ fn attach_under_wasmtime_run_moves_both_ways_and_half_closes() {
 }
 
 #[test]
+fn attach_under_wasmtime_run_moves_both_ways_and_half_closes() {
+    attach_moves_both_ways(Runner::Wasmtime, Until::Eof);
+}
+
+#[test]
+fn attach_under_jco_moves_both_ways_until_the_daemon_closes() {
+    attach_moves_both_ways(Runner::Jco, Until::Line);
+}
+
+/// A `404` to the attach: exit 1 (wasi:cli/exit carries success or failure only), nothing on
+/// stdout, the status on stderr.
+fn attach_reports_a_refusal(runner: Runner) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let limit = runner.limit();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(limit)).expect("timeout");
+        read_head(&mut s);
+        s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            .expect("404");
+    });
+    let out = attach(
+        runner,
+        &format!("http://{addr}/containers/nope/attach"),
+        b"",
+        true,
+    );
+    peer.join().expect("peer");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.stdout, b"");
+    assert!(
+        err.contains("attach: the peer did not switch protocols: 404"),
+        "{err}"
+    );
+}
+
+#[test]
+fn attach_under_wasmtime_run_reports_a_refusal_with_exit_1() {
+    attach_reports_a_refusal(Runner::Wasmtime);
+}
+
+#[test]
+fn attach_under_jco_reports_a_refusal_with_exit_1() {
+    attach_reports_a_refusal(Runner::Jco);
+}
+
+#[test]
 fn attach_without_the_network_grant_fails_fast_and_says_why() {
     let attach = composed("attach.wasm");
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/attach", l.local_addr().expect("addr"));
     let started = Instant::now();
-    let out = run(&["run", attach.to_str().unwrap(), &url], b"");
+    let out = run_ungranted(&["run", attach.to_str().unwrap(), &url], b"");
     let err = String::from_utf8_lossy(&out.stderr);
     // wasi:cli/exit carries success or failure only: wasmtime reports any failure as 1.
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -93,7 +166,7 @@ fn attach_without_the_network_grant_fails_fast_and_says_why() {
 fn servers_without_the_network_grant_fail_fast_and_say_why() {
     for example in ["connect-proxy.wasm", "websocket-echo.wasm"] {
         let path = composed(example);
-        let out = run(
+        let out = run_ungranted(
             &["run", path.to_str().unwrap(), "--listen", "127.0.0.1:0"],
             b"",
         );
@@ -106,24 +179,4 @@ fn servers_without_the_network_grant_fail_fast_and_say_why() {
         assert!(err.contains("-S inherit-network"), "{example}: {err}");
         assert_eq!(out.stdout, b"", "{example}");
     }
-}
-
-#[test]
-fn attach_reports_a_refusal_with_exit_1() {
-    let attach = composed("attach.wasm");
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = l.local_addr().expect("addr");
-    let peer = thread::spawn(move || {
-        let (mut s, _) = l.accept().expect("accept");
-        s.set_read_timeout(Some(LIMIT)).expect("timeout");
-        read_head(&mut s);
-        s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-            .expect("404");
-    });
-    let url = format!("http://{addr}/containers/nope/attach");
-    let out = run_granted(&attach, &url, b"");
-    peer.join().expect("peer");
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(out.stdout, b"");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
 }
