@@ -5,9 +5,9 @@ use wasip2::io::poll::poll;
 use wasip2::io::streams::{OutputStream, StreamError};
 use wasip2::sockets::tcp::ShutdownType;
 
-use hijack_guest::client::{self, Options, Request};
+use hijack_guest::client::{self, Options};
 use hijack_guest::types::{Error, Hijacked};
-use hijack_guest::{default_limits, describe};
+use hijack_guest::{default_options, describe, docker_attach};
 
 /// Most bytes moved per read, and per blocking write (wasi:io allows 4096 per call).
 const CHUNK: u64 = 64 * 1024;
@@ -20,18 +20,11 @@ pub fn main() -> ExitCode {
         eprintln!("usage: attach http://HOST:PORT[/PATH]");
         return ExitCode::from(2);
     };
-    let request = Request {
-        method: "POST".into(),
-        target,
-        upgrade: "tcp".into(),
-        headers: Vec::new(),
-        body: None,
-    };
+    let request = docker_attach(target);
+    // Docker's client probes a silent connection every 30 s.
     let options = Options {
-        limits: default_limits(),
-        connect_timeout_ms: None,
         keepalive_ms: Some(30_000),
-        allow_200: false,
+        ..default_options()
     };
     match client::hijack(&authority, &request, options) {
         Ok((head, conn)) => {

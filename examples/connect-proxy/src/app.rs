@@ -12,7 +12,7 @@ use wasip2::sockets::tcp::TcpSocket;
 use hijack_guest::client::{self, Options, Request};
 use hijack_guest::server::Incoming;
 use hijack_guest::types::{Header, Hijacked, ResponseHead};
-use hijack_guest::{Acceptor, PollSet, default_limits, describe};
+use hijack_guest::{Acceptor, PollSet, default_options, describe};
 
 const USAGE: &str = "usage: connect-proxy --listen IP:PORT [--via HOST:PORT]";
 
@@ -301,10 +301,8 @@ fn connect_request(target: &str) -> Request {
 
 fn options() -> Options {
     Options {
-        limits: default_limits(),
         connect_timeout_ms: Some(10_000),
-        keepalive_ms: None,
-        allow_200: false,
+        ..default_options()
     }
 }
 

@@ -11,9 +11,9 @@ use wasip2::sockets::tcp::ShutdownType;
 
 use crate::route::{self, Route};
 
-use hijack_guest::client::{self, Options, Request};
-use hijack_guest::default_limits;
+use hijack_guest::client;
 use hijack_guest::types::{Error, Hijacked, ResponseHead};
+use hijack_guest::{default_options, docker_attach};
 
 /// `content-type` of the one-line answers.
 const TEXT: (&str, &str) = ("content-type", "text/plain; charset=utf-8");
@@ -48,19 +48,8 @@ impl wasip2::exports::http::incoming_handler::Guest for Edge {
 
 /// Hijack `authority` with `POST target` and `Upgrade: tcp`, then stream the upstream back.
 fn attach(authority: &str, target: String, out: ResponseOutparam) {
-    let request = Request {
-        method: "POST".into(),
-        target,
-        upgrade: "tcp".into(),
-        headers: Vec::new(),
-        body: None,
-    };
-    let options = Options {
-        limits: default_limits(),
-        connect_timeout_ms: None,
-        keepalive_ms: None,
-        allow_200: false,
-    };
+    let request = docker_attach(target);
+    let options = default_options();
     match client::hijack(authority, &request, options) {
         Ok((_head, conn)) => stream(conn, out),
         Err(e) => {

@@ -43,6 +43,28 @@ pub fn default_limits() -> types::Limits {
     }
 }
 
+/// Client options at the component's defaults (no keepalive, no legacy `200`).
+pub fn default_options() -> client::Options {
+    client::Options {
+        limits: default_limits(),
+        connect_timeout_ms: None,
+        keepalive_ms: None,
+        allow_200: false,
+    }
+}
+
+/// The request Docker's client sends for `attach` and `exec`: `POST target`, asking to switch
+/// to `tcp`, no extra fields, no body.
+pub fn docker_attach(target: String) -> client::Request {
+    client::Request {
+        method: "POST".into(),
+        target,
+        upgrade: "tcp".into(),
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
 /// `std`'s socket address as wasi:sockets has it.
 pub fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
     match addr.ip() {
