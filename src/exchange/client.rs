@@ -40,11 +40,26 @@ pub fn blocking_hijack(
     options: &DialOptions,
 ) -> Result<(ResponseHead, Hijacked), Error> {
     let mut pending = PendingHijack::start(authority, req, options)?;
+    // The deadline's pollable is kept while the deadline stays the same (it is the clock's, not
+    // a child of the connection): one fewer pollable to make and drop per wait.
+    let mut timer: Option<(Deadline, Pollable)> = None;
     loop {
         if let Some(done) = pending.try_finish()? {
             return Ok(done);
         }
-        blocking_wait_any(&pending.subscribe());
+        let (Some(step), deadline) = pending.step() else {
+            continue;
+        };
+        let clock = match timer.take() {
+            Some((d, t)) if d == deadline => t,
+            _ => deadline.subscribe(),
+        };
+        let mut set = vec![step, clock];
+        blocking_wait_any(&set);
+        // The step's pollable (a child of the connection) goes before the next step.
+        if let Some(clock) = set.pop() {
+            timer = Some((deadline, clock));
+        }
     }
 }
 
@@ -165,18 +180,21 @@ impl PendingHijack {
     /// current step's and its deadline's. Children of the exchange's socket and streams: the
     /// caller drops them before the next `try_finish`.
     pub fn subscribe(&self) -> Vec<Pollable> {
-        let (step, deadline) = match &self.stage {
+        let (step, deadline) = self.step();
+        vec![step.unwrap_or_else(ready_now), deadline.subscribe()]
+    }
+
+    /// A fresh pollable for the current step (`None`: call again at once) and the step's
+    /// deadline.
+    fn step(&self) -> (Option<Pollable>, Deadline) {
+        match &self.stage {
             Stage::Resolving(lookup, _) => (Some(lookup.subscribe()), self.connect_deadline),
             Stage::Connecting(connecting) => (connecting.subscribe(), self.connect_deadline),
             Stage::Writing(conn, _) => (Some(conn.writable()), self.head_deadline()),
             Stage::Reading { conn, .. } => (Some(conn.readable()), self.head_deadline()),
             Stage::Refusal { conn, deadline, .. } => (Some(conn.readable()), *deadline),
             // Done: call again to hear so.
-            Stage::Done => return vec![ready_now()],
-        };
-        match step {
-            Some(step) => vec![step, deadline.subscribe()],
-            None => vec![ready_now()],
+            Stage::Done => (None, self.head_deadline()),
         }
     }
 
