@@ -6,10 +6,10 @@
 
 #![no_main]
 
-use fuzz_support::{clean_value, head_end, rfc_token};
+use fuzz_support::{check_head_use, clean_value, rfc_token};
 use libfuzzer_sys::fuzz_target;
 use wasi_hijack::proto::server::{parse_request, upgrade_protocols};
-use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, ProtoError, RequestHead};
+use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, RequestHead};
 
 /// Where httparse says the head ends, with room for every field.
 fn httparse_end(buf: &[u8]) -> Option<usize> {
@@ -48,38 +48,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(head) = &whole {
         assert_well_formed(head);
     }
-    let end = head_end(data);
-    match (&whole, end) {
-        (Ok(head), Some(end)) => {
-            // The component parses only `data[..end]` and hands over `data[end..]`: httparse
-            // ends its head at the same byte, and the head alone parses the same.
-            assert_eq!(
-                httparse_end(data),
-                Some(end),
-                "httparse's end vs the scanner's"
-            );
-            assert_eq!(
-                parse_request(&data[..end], DEFAULT_MAX_HEADERS).as_ref(),
-                Ok(head)
-            );
-            // The field cap: exactly as many fields as the head has is enough, one fewer is not.
-            let n = head.headers.len();
-            assert_eq!(parse_request(&data[..end], n).as_ref(), Ok(head));
-            if n > 0 {
-                assert_eq!(
-                    parse_request(&data[..end], n - 1),
-                    Err(ProtoError::TooManyHeaders)
-                );
-            }
-        }
-        (Ok(_), None) => panic!("httparse found a complete head the scanner did not"),
-        (Err(_), Some(end)) => {
-            // The head alone is refused too, and for what it holds: not because httparse
-            // would want bytes past the end the scanner found.
-            let alone = parse_request(&data[..end], DEFAULT_MAX_HEADERS);
-            assert!(alone.is_err(), "the head alone parses: {alone:?}");
-            assert_ne!(alone, Err(ProtoError::Malformed("incomplete head")));
-        }
-        (Err(_), None) => {}
-    }
+    check_head_use(data, &whole, httparse_end(data), parse_request, |h| {
+        h.headers.len()
+    });
 });

@@ -7,7 +7,7 @@
 //! targets that read a head take the bytes after it (the tail) as such fields.
 
 use wasi_hijack::proto::client::parse_response;
-use wasi_hijack::proto::{HeadScanner, Header, ResponseHead};
+use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError, ResponseHead};
 
 /// Separates the fields of a structured input.
 pub const SEP: u8 = 0xFF;
@@ -190,4 +190,37 @@ pub fn head_and_tail(data: &[u8], build: impl FnOnce(&[u8]) -> String) -> Option
     }
     let end = head_end(data)?;
     Some((data[..end].to_vec(), &data[end..]))
+}
+
+/// How the component uses a head parser — scan for the end, parse exactly `data[..end]`, hand
+/// the rest over — checked against `parse` on the whole of `data` (`whole`) and against
+/// httparse's own end (`httparse_end`): the same end, the same head from the head alone, the
+/// field cap exact (`fields` counts a head's fields), and a refusal that is about the head, not
+/// about bytes past it.
+pub fn check_head_use<T: PartialEq + std::fmt::Debug>(
+    data: &[u8],
+    whole: &Result<T, ProtoError>,
+    httparse_end: Option<usize>,
+    parse: impl Fn(&[u8], usize) -> Result<T, ProtoError>,
+    fields: impl Fn(&T) -> usize,
+) {
+    match (whole, head_end(data)) {
+        (Ok(head), Some(end)) => {
+            assert_eq!(httparse_end, Some(end), "httparse's end vs the scanner's");
+            assert_eq!(parse(&data[..end], DEFAULT_MAX_HEADERS).as_ref(), Ok(head));
+            // Exactly as many fields as the head has is enough; one fewer is not.
+            let n = fields(head);
+            assert_eq!(parse(&data[..end], n).as_ref(), Ok(head));
+            if n > 0 {
+                assert_eq!(parse(&data[..end], n - 1), Err(ProtoError::TooManyHeaders));
+            }
+        }
+        (Ok(_), None) => panic!("httparse found a complete head the scanner did not"),
+        (Err(_), Some(end)) => {
+            let alone = parse(&data[..end], DEFAULT_MAX_HEADERS);
+            assert!(alone.is_err(), "the head alone parses: {alone:?}");
+            assert_ne!(alone, Err(ProtoError::Malformed("incomplete head")));
+        }
+        (Err(_), None) => {}
+    }
 }
