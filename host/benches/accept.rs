@@ -10,7 +10,7 @@
 mod common;
 
 use common::{Better, Goal, Row};
-use hijack_host::{Limits, NetPolicy, Runtime};
+use hijack_host::{Limits, Runtime};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -57,19 +57,11 @@ fn main() {
     let (settle, window) = if common::quick() { (1, 2) } else { (2, 5) };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let runtime = Runtime::new().expect("compile the component");
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let (mut instance, listener) = rt.block_on(async {
-        let mut instance = runtime
-            .instantiate(NetPolicy::new().allow_listen(any))
-            .await
-            .expect("instance");
-        let limits = Limits {
-            head_timeout_ms: Some(600_000),
-            ..Limits::default()
-        };
-        let listener = instance.listen(any, limits).await.expect("listen");
-        (instance, listener)
-    });
+    let limits = Limits {
+        head_timeout_ms: Some(600_000),
+        ..Limits::default()
+    };
+    let (mut instance, listener) = rt.block_on(common::loopback_listener(&runtime, limits));
     let addr = listener.local_addr;
     rt.spawn(async move {
         loop {

@@ -20,7 +20,7 @@
 mod common;
 
 use common::{Better, Goal, Row};
-use hijack_host::{Limits, NetPolicy, Runtime};
+use hijack_host::{Limits, Runtime};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -75,14 +75,8 @@ fn child(kind: &str, n: usize) {
     match kind {
         "ours" => rt.block_on(async {
             let runtime = Runtime::new().expect("compile the component");
-            let mut instance = runtime
-                .instantiate(NetPolicy::new().allow_listen(any))
-                .await
-                .expect("instance");
-            let listener = instance
-                .listen(any, Limits::default())
-                .await
-                .expect("listen");
+            let (mut instance, listener) =
+                common::loopback_listener(&runtime, Limits::default()).await;
             tell(format!("ready {}", listener.local_addr.port()));
             let mut held = Vec::with_capacity(n);
             for i in 0..WARMUP + n {

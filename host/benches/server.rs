@@ -17,7 +17,7 @@ mod common;
 
 use bytes::Bytes;
 use common::{Better, Goal, Row, bounded};
-use hijack_host::{Limits, NetPolicy, Runtime};
+use hijack_host::{Limits, Runtime};
 use http_body_util::Empty;
 use hyper::header::{CONNECTION, UPGRADE};
 use hyper::service::service_fn;
@@ -56,15 +56,7 @@ where
 
 fn ours(runtime: Runtime) -> SocketAddr {
     on_thread(move |tx| async move {
-        let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-        let mut instance = runtime
-            .instantiate(NetPolicy::new().allow_listen(any))
-            .await
-            .expect("instance");
-        let listener = instance
-            .listen(any, Limits::default())
-            .await
-            .expect("listen");
+        let (mut instance, listener) = common::loopback_listener(&runtime, Limits::default()).await;
         tx.send(listener.local_addr).expect("send addr");
         loop {
             let incoming = match instance.accept(&listener).await {

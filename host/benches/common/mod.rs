@@ -404,3 +404,18 @@ pub async fn read_head<S: tokio::io::AsyncRead + Unpin>(
 fn find_blank_line(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
+
+/// An instance of `runtime` allowed to listen on loopback only, listening on a free port with
+/// `limits`: the server side of "ours" in every bench.
+pub async fn loopback_listener(
+    runtime: &hijack_host::Runtime,
+    limits: hijack_host::Limits,
+) -> (hijack_host::Instance, hijack_host::Listener) {
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let mut instance = runtime
+        .instantiate(hijack_host::NetPolicy::new().allow_listen(any))
+        .await
+        .expect("instance");
+    let listener = instance.listen(any, limits).await.expect("listen");
+    (instance, listener)
+}
