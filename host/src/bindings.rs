@@ -1,8 +1,8 @@
 //! All `bindgen!` configuration in one place: the host's view of `wit/hijack.wit`.
 //!
-//! WASI types come from `wasmtime_wasi::p2::bindings`, so the `tcp-socket`, `input-stream`
-//! and `output-stream` the component returns are the same resources wasmtime-wasi keeps in the
-//! store's table.
+//! WASI types come from `wasmtime_wasi::p2::bindings`, so the `input-stream` and
+//! `output-stream` the component returns are the resources wasmtime-wasi keeps in the store's
+//! table; `tcp-socket` is the host's own (`sockets.rs`), from the `sockets` bindings below.
 
 #![allow(missing_docs)]
 
@@ -12,6 +12,25 @@ wasmtime::component::bindgen!({
     imports: { default: async | trappable },
     exports: { default: async },
     with: {
+        "wasi:sockets/tcp": sockets::wasi::sockets::tcp,
         "wasi": wasmtime_wasi::p2::bindings,
     },
 });
+
+/// `wasi:sockets/tcp` and `tcp-create-socket`, implemented by the host (`sockets.rs`) over
+/// wasmtime-wasi's streams, pollables and `network`.
+pub mod sockets {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        interfaces: "
+            import wasi:sockets/tcp@0.2.12;
+            import wasi:sockets/tcp-create-socket@0.2.12;
+        ",
+        imports: { default: trappable },
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:sockets/network": wasmtime_wasi::p2::bindings::sockets::network,
+            "wasi:sockets/tcp.tcp-socket": crate::sockets::TcpSocket,
+        },
+    });
+}

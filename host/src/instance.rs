@@ -114,7 +114,7 @@ impl Instance {
         let (head, hijacked) = client
             .call_hijack(&mut self.store, authority, &request, options)
             .await??;
-        let stream = self.take(hijacked)?;
+        let stream = self.take(hijacked).await?;
         Ok((head, stream))
     }
 
@@ -197,7 +197,7 @@ impl Instance {
                 &headers,
             )
             .await??;
-        self.take(hijacked)
+        self.take(hijacked).await
     }
 
     /// Answer a `CONNECT` with `200 Connection Established` and take the connection (the
@@ -224,7 +224,7 @@ impl Instance {
         let hijacked = guest
             .call_tunnel(&mut self.store, incoming.handle.resource(), &headers)
             .await??;
-        self.take(hijacked)
+        self.take(hijacked).await
     }
 
     /// Answer without switching (the component adds `Content-Length` and `Connection:
@@ -298,13 +298,20 @@ impl Instance {
     }
 
     /// Take the handed-over handles out of the table: the streams first (they are the
-    /// socket's children), then the socket, which is dropped so that the output stream is the
-    /// last owner of the sending side.
-    fn take(&mut self, h: Hijacked) -> Result<HijackedStream, Error> {
+    /// socket's children, and they share the connection with it), then the socket, which
+    /// gives back the native `TcpStream` once any write the component left in flight is done.
+    async fn take(&mut self, h: Hijacked) -> Result<HijackedStream, Error> {
         let table = &mut self.store.data_mut().table;
-        let input = table.delete(h.input)?;
-        let output = table.delete(h.output)?;
-        drop(table.delete(h.socket)?);
-        Ok(HijackedStream::new(h.buffered, input, output))
+        drop(table.delete(h.input)?);
+        drop(table.delete(h.output)?);
+        let socket = table.delete(h.socket)?;
+        match socket.into_stream().await {
+            Some(stream) => Ok(HijackedStream::new(h.buffered, stream)),
+            None => Err(wasmtime::format_err!(
+                "the handed-over socket is not a connection of its own (not connected, or a \
+                 stream of it is still in use)"
+            )
+            .into()),
+        }
     }
 }

@@ -9,7 +9,8 @@
 //! after the handoff.
 //!
 //! - [`Runtime`] (`runtime.rs`): the engine and the compiled component; [`NetPolicy`]
-//!   (`policy.rs`): what each instance may reach.
+//!   (`policy.rs`): what each instance may reach; `sockets.rs`: the host's own
+//!   `wasi:sockets/tcp`, so that the host takes the native socket back at the handoff.
 //! - [`Instance`] (`instance.rs`): the calls into one instance, and the [`Listener`] and
 //!   [`Incoming`] handles it gives out (dropping one releases it).
 //! - [`HijackedStream`] (`stream.rs`): the connection after the handoff; [`stdcopy`]: Docker's
@@ -42,6 +43,7 @@ mod error;
 mod instance;
 mod policy;
 mod runtime;
+mod sockets;
 pub mod stdcopy;
 mod stream;
 mod types;

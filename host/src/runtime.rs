@@ -6,6 +6,7 @@ use crate::cache;
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::policy::NetPolicy;
+use crate::sockets;
 use std::path::Path;
 use std::sync::Arc;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -17,10 +18,20 @@ pub const COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hijack.wa
 
 pub use cache::default_dir as default_cache_dir;
 
-/// The store's data: the WASI context and the resource table.
+/// The store's data: the WASI context, the resource table and the instance's grants.
 pub struct State {
     ctx: WasiCtx,
     pub(crate) table: ResourceTable,
+    policy: Arc<NetPolicy>,
+}
+
+impl State {
+    fn tcp(&mut self) -> sockets::TcpView<'_> {
+        sockets::TcpView {
+            table: &mut self.table,
+            policy: &self.policy,
+        }
+    }
 }
 
 impl WasiView for State {
@@ -65,6 +76,8 @@ impl Runtime {
     fn link(engine: Engine, component: &Component) -> Result<Self, Error> {
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // TCP is the host's own, so that it takes the socket itself at the handoff.
+        sockets::add_to_linker(&mut linker, State::tcp)?;
         let pre = bindings::HijackPre::new(linker.instantiate_pre(component)?)?;
         Ok(Self { engine, pre })
     }
@@ -76,14 +89,18 @@ impl Runtime {
             .allow_tcp(policy.any_tcp())
             .allow_udp(false)
             .allow_ip_name_lookup(policy.name_lookup());
+        // TCP checks the policy itself (sockets.rs); wasmtime-wasi's check stays for what
+        // else of its sockets the component might reach.
         let policy = Arc::new(policy);
+        let check = Arc::clone(&policy);
         builder.socket_addr_check(move |addr, usage| {
-            let ok = policy.allows(addr, usage);
+            let ok = check.allows(addr, usage);
             Box::pin(async move { ok })
         });
         let state = State {
             ctx: builder.build(),
             table: ResourceTable::new(),
+            policy,
         };
         let mut store = Store::new(&self.engine, state);
         let bindings = self.pre.instantiate_async(&mut store).await?;
