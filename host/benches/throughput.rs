@@ -1,6 +1,6 @@
 //! After the handoff, how fast do bytes move? Side by side in one run, on loopback, against
-//! one native sender: the `hijack dial` process vs a native client doing the same job (the
-//! same request, then the stream to a file), and the library's `HijackedStream` vs a plain
+//! one native sender: the `hijack dial` process vs a native client process doing the same job
+//! (the same request, then the stream to a file), and the library's `HijackedStream` vs a plain
 //! tokio `TcpStream` (read to nothing). Medians of several runs, and their ratios.
 //!
 //! `bash scripts/bench` (or `cargo bench -p hijack-host --bench throughput`); the size in MiB
@@ -74,33 +74,53 @@ fn cli_dial(mib: usize, out: &std::path::Path) -> Duration {
     took
 }
 
-/// The same job natively: connect, send the request, skip the 101, stream the rest to a file.
+/// The same job natively, as a process of its own like `hijack dial` (this bench run again
+/// with `NATIVE_DIAL` set): connect, send the request, skip the 101, the rest to stdout.
 fn native_dial(mib: usize, out: &std::path::Path) -> Duration {
     let addr = sender(mib);
+    let file = std::fs::File::create(out).expect("out file");
     let started = Instant::now();
+    let status = Command::new(std::env::current_exe().expect("this bench"))
+        .env(NATIVE_DIAL, addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::inherit())
+        .status()
+        .expect("run the native client");
+    let took = started.elapsed();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::metadata(out).expect("out").len(),
+        (mib << 20) as u64
+    );
+    took
+}
+
+/// Set (to the sender's address) when this bench runs as the native client.
+const NATIVE_DIAL: &str = "HIJACK_BENCH_NATIVE_DIAL";
+
+/// The native client's process: plain blocking reads into a 256 KiB buffer, each written
+/// straight to the stdout descriptor.
+fn native_client(addr: &str) {
+    use std::os::fd::AsFd;
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.write_all(REQUEST).expect("request");
-    let mut file = std::fs::File::create(out).expect("out file");
+    let fd = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .expect("stdout");
+    let mut stdout = std::fs::File::from(fd);
     let mut buf = vec![0u8; 256 * 1024];
-    let mut head = Vec::new();
-    let mut total = 0usize;
+    let mut head = 0usize;
     loop {
         let n = s.read(&mut buf).expect("read");
         if n == 0 {
             break;
         }
-        let mut data = &buf[..n];
-        if head.len() < SWITCH.len() {
-            let take = (SWITCH.len() - head.len()).min(n);
-            head.extend_from_slice(&data[..take]);
-            data = &data[take..];
-        }
-        file.write_all(data).expect("write");
-        total += data.len();
+        let skip = (SWITCH.len() - head).min(n);
+        head += skip;
+        stdout.write_all(&buf[skip..n]).expect("write");
     }
-    let took = started.elapsed();
-    assert_eq!(total, mib << 20);
-    took
 }
 
 /// The library: `HijackedStream` read to nothing.
@@ -156,6 +176,10 @@ async fn tokio_native(mib: usize) -> Duration {
 }
 
 fn main() {
+    if let Ok(addr) = std::env::var(NATIVE_DIAL) {
+        native_client(&addr);
+        return;
+    }
     common::watchdog("throughput", Duration::from_secs(480));
     let (mib, runs) = (
         common::size("HIJACK_BENCH_MIB", 1024, 128),
@@ -217,7 +241,10 @@ fn main() {
             gib_per_s(mib, cli),
         )
         .ours_is("hijack dial URL > file (whole process)")
-        .peer("native client > file", gib_per_s(mib, native))
+        .peer(
+            "native client > file (whole process)",
+            gib_per_s(mib, native),
+        )
         .goal(Goal::RatioAtLeast(1.0)),
     ];
     common::emit("throughput", &rows);

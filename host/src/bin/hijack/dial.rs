@@ -5,10 +5,8 @@ use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
 use crate::escape::{escape, escape_multiline};
 use crate::runtime;
-use hijack_host::{
-    ClientOptions, ClientRequest, Header, HijackError, HijackedReader, Limits, NetPolicy, stdcopy,
-};
-use std::io::Write;
+use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, stdcopy};
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use tokio::io::AsyncWriteExt;
 use wasi_hijack::proto::Authority;
@@ -45,88 +43,61 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         Err(e) => return refusal(e),
     };
     eprint!("{}", render_head(head.status, &head.reason, &head.headers));
-    let (mut from_peer, mut to_peer) = stream.into_split();
-    // stdin → connection, then half-close; it may never end, so it is not awaited.
-    tokio::spawn(async move {
-        let mut stdin = tokio::io::stdin();
-        let _ = tokio::io::copy(&mut stdin, &mut to_peer).await;
-        let _ = to_peer.shutdown().await;
-    });
     if d.stdcopy {
+        let (from_peer, mut to_peer) = stream.into_split();
+        // stdin → connection, then half-close; it may never end, so it is not awaited.
+        tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let _ = tokio::io::copy(&mut stdin, &mut to_peer).await;
+            let _ = to_peer.shutdown().await;
+        });
         let mut stdout = tokio::io::stdout();
         let stderr = tokio::io::stderr();
         stdcopy::demux(from_peer, &mut stdout, stderr, stdcopy::DEFAULT_MAX_FRAME).await?;
         stdout.flush().await?;
-    } else {
-        copy_to_stdout(&mut from_peer).await?;
+        return Ok(0);
     }
+    // Raw bytes: the socket itself, in plain blocking reads and writes on threads of their
+    // own, as a native client would move them.
+    let (buffered, socket) = stream.into_parts();
+    let socket = socket.into_std()?;
+    socket.set_nonblocking(false)?;
+    let to_peer = socket.try_clone()?;
+    // stdin → connection, then half-close; it may never end, so it is not joined.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut &to_peer);
+        let _ = to_peer.shutdown(std::net::Shutdown::Write);
+    });
+    match tokio::task::spawn_blocking(move || copy_to_stdout(&buffered, socket)).await {
+        Ok(result) => result?,
+        Err(_) => return Err(anyhow::anyhow!("the stdout copy failed")),
+    };
     Ok(0)
 }
 
-/// Most bytes asked of the stream per read. Measured with `bash scripts/bench` (2 GiB): 64 KiB
-/// 1.79 s, 256 KiB 2.09 s, 32 KiB 2.71 s — the runtime zeroes a fresh buffer of this size for
-/// every read, so bigger is not better.
-const COPY_BUFFER: usize = 64 * 1024;
+/// Bytes per read of the socket: as large as the native client's (benches/throughput.rs).
+const COPY_BUFFER: usize = 256 * 1024;
 
-/// Chunks read ahead of the writer, and the most written in one `writev`.
-const QUEUE: usize = 16;
-
-/// Write every byte of `chunks`, in order, with as few `writev` calls as the kernel allows.
-fn write_all_vectored(out: &mut std::fs::File, chunks: &[bytes::Bytes]) -> std::io::Result<()> {
-    let mut slices: Vec<std::io::IoSlice<'_>> =
-        chunks.iter().map(|c| std::io::IoSlice::new(c)).collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        match out.write_vectored(rest) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+/// The buffered bytes, then the connection until the peer closes its side, to stdout: one
+/// read into one buffer, one write of what it got, straight to the descriptor (std's `Stdout`
+/// is line-buffered). Nothing is held back, so an interactive session sees every chunk.
+/// (`splice(2)` through a pipe was tried for a file on stdout: faster on tmpfs, but slower
+/// and far less steady on ext4 — medians 0.83-1.05 s vs 0.65-0.67 s a GiB, 8 runs each.)
+fn copy_to_stdout(buffered: &[u8], mut socket: std::net::TcpStream) -> std::io::Result<u64> {
+    let mut stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    stdout.write_all(buffered)?;
+    let mut total = buffered.len() as u64;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    loop {
+        let n = match socket.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
-        }
+        };
+        stdout.write_all(&buf[..n])?;
+        total += n as u64;
     }
-    Ok(())
-}
-
-/// The connection → stdout, in large reads and plain blocking writes on a writer thread of
-/// its own: tokio's `stdout` hands every write to the blocking pool (a thread hop per chunk),
-/// which cost ~5x in throughput. Chunks go to the writer as the runtime handed them (no copy
-/// into a buffer of ours), reading the next overlaps writing the last, and the chunks that
-/// queued up while the writer wrote go out together in one `writev` (measured with `bash
-/// scripts/bench`: 0.60-0.65x the native client before, 0.69-0.81x after). Nothing is held
-/// back: each write goes to the descriptor at once, so an interactive session sees every chunk.
-async fn copy_to_stdout(from_peer: &mut HijackedReader) -> std::io::Result<u64> {
-    let (chunks, mut to_write) = tokio::sync::mpsc::channel::<bytes::Bytes>(QUEUE);
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        // The chunks waiting go out in one `writev` (up to QUEUE of them), straight to the
-        // descriptor: std's `Stdout` is line-buffered and writes one slice at a time.
-        let mut stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
-        let mut batch = Vec::with_capacity(QUEUE);
-        while let Some(chunk) = to_write.blocking_recv() {
-            batch.push(chunk);
-            while batch.len() < QUEUE {
-                match to_write.try_recv() {
-                    Ok(chunk) => batch.push(chunk),
-                    Err(_) => break,
-                }
-            }
-            write_all_vectored(&mut stdout, &batch)?;
-            batch.clear();
-        }
-        Ok(())
-    });
-    let mut total = 0u64;
-    while let Some(chunk) = from_peer.read_chunk(COPY_BUFFER).await? {
-        total += chunk.len() as u64;
-        if chunks.send(chunk).await.is_err() {
-            break; // the writer failed: its error is reported below
-        }
-    }
-    drop(chunks);
-    match tokio::task::spawn_blocking(move || writer.join()).await {
-        Ok(Ok(result)) => result?,
-        _ => return Err(std::io::Error::other("the stdout writer thread failed")),
-    }
-    Ok(total)
 }
 
 /// Least privilege: connect to exactly the addresses the host name stands for, and look
