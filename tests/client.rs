@@ -764,3 +764,73 @@ async fn keepalive_is_set_on_the_dialed_socket() -> anyhow::Result<()> {
     peer.await??;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handed_over_socket_is_the_connection_itself() -> anyhow::Result<()> {
+    let (listener, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (mut s, peer) = listener.accept().await?;
+        read_head(&mut s).await;
+        let mut reply = SWITCH.to_vec();
+        reply.extend_from_slice(b"early");
+        s.write_all(&reply).await?;
+        let got = read_exact(&mut s, 5).await;
+        s.write_all(b"late").await?;
+        s.shutdown().await?;
+        anyhow::Ok((peer, got))
+    });
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    let (_, conn) = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/", "tcp"),
+            Default::default(),
+        )
+        .await?;
+    let (buffered, mut socket) = conn.into_parts();
+    assert_eq!(&buffered[..], b"early");
+    // A plain tokio socket: its ends are the server's, seen from this side.
+    assert_eq!(socket.peer_addr()?, addr);
+    let local = socket.local_addr()?;
+    socket.write_all(b"hello").await?;
+    assert_eq!(read_to_end(&mut socket).await, b"late");
+    let (peer, got) = server.await??;
+    assert_eq!(peer, local);
+    assert_eq!(got, b"hello");
+    // Nothing of the connection stays in the component's table.
+    assert_eq!(instance.open_handles(), 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipv6_peer_is_dialed_on_an_ipv6_socket() -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let (mut s, peer) = listener.accept().await?;
+        let head = read_head(&mut s).await;
+        s.write_all(SWITCH).await?;
+        s.write_all(b"v6").await?;
+        s.shutdown().await?;
+        anyhow::Ok((peer, head))
+    });
+    let mut instance = runtime().instantiate(connect_to(addr)).await?;
+    let (head, mut conn) = instance
+        .dial(
+            &addr.to_string(),
+            ClientRequest::new("GET", "/v6", "tcp"),
+            Default::default(),
+        )
+        .await?;
+    assert_eq!(head.status, 101);
+    let local = conn.local_addr()?;
+    assert!(local.is_ipv6(), "{local}");
+    assert_eq!(read_to_end(&mut conn).await, b"v6");
+    let (peer, request) = server.await??;
+    assert_eq!(peer, local);
+    assert_eq!(
+        String::from_utf8(request)?,
+        format!("GET /v6 HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+    );
+    Ok(())
+}

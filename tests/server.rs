@@ -561,3 +561,42 @@ async fn ten_thousand_sequential_hijacks_leave_no_handle_behind() -> anyhow::Res
     eprintln!("{N} hijacks in {:?}", started.elapsed());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipv6_listener_accepts_and_hands_over_the_client_socket() -> anyhow::Result<()> {
+    let any: SocketAddr = "[::1]:0".parse()?;
+    let mut instance = runtime()
+        .instantiate(NetPolicy::new().allow_listen(any))
+        .await?;
+    let listener = instance.listen(any, Limits::default()).await?;
+    let addr = listener.local_addr;
+    assert!(addr.is_ipv6() && addr.port() != 0, "{addr}");
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        let mut first = UPGRADE_REQUEST.to_vec();
+        first.extend_from_slice(b"early");
+        s.write_all(&first).await?;
+        let head = read_head(&mut s).await;
+        s.shutdown().await?;
+        let rest = read_to_end(&mut s).await;
+        anyhow::Ok((s.local_addr()?, head, rest))
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    let stream = instance.hijack(incoming, "tcp", vec![]).await?;
+    let (buffered, mut socket) = stream.into_parts();
+    assert_eq!(&buffered[..], b"early");
+    assert_eq!(socket.local_addr()?, addr);
+    let peer = socket.peer_addr()?;
+    // The client's half-close arrives on the socket itself.
+    assert_eq!(read_to_end(&mut socket).await, b"");
+    socket.write_all(b"bye").await?;
+    socket.shutdown().await?;
+    let (client_addr, head, rest) = client.await??;
+    assert_eq!(client_addr, peer);
+    assert_eq!(
+        head,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    );
+    assert_eq!(rest, b"bye");
+    Ok(())
+}
