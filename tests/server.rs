@@ -600,3 +600,35 @@ async fn an_ipv6_listener_accepts_and_hands_over_the_client_socket() -> anyhow::
     assert_eq!(rest, b"bye");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_larger_than_the_socket_buffers_reaches_a_slow_reader_whole() -> anyhow::Result<()> {
+    // 8 MiB cannot sit in the kernel's buffers: most of it goes out while the client is
+    // still asleep, through the host's write in flight, and must all arrive, in order.
+    let body: Vec<u8> = (0..8 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await?;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        anyhow::Ok(read_to_end(&mut s).await)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    let head = ResponseHead {
+        status: 200,
+        reason: "OK".into(),
+        headers: vec![],
+    };
+    tokio::time::timeout(LIMIT, instance.respond(incoming, head, &body)).await??;
+    let got = client.await??;
+    let mut expected = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    expected.extend_from_slice(&body);
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the body arrived altered");
+    Ok(())
+}
