@@ -834,3 +834,45 @@ async fn an_ipv6_peer_is_dialed_on_an_ipv6_socket() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_runtime_gives_out_its_slots_then_refuses_then_reuses_them() -> anyhow::Result<()>
+{
+    let pooled = hijack_host::Runtime::builder().pooling(2).build()?;
+    let (listener, addr) = listener().await;
+    let first = pooled.instantiate(connect_to(addr)).await?;
+    let mut second = pooled.instantiate(connect_to(addr)).await?;
+    // Both slots are taken: a third instance is a runtime error, not a wait or a panic.
+    let third = pooled.instantiate(connect_to(addr)).await;
+    assert!(
+        matches!(third, Err(hijack_host::Error::Runtime(_))),
+        "{:?}",
+        third.err()
+    );
+    drop(first);
+    let mut again = pooled.instantiate(connect_to(addr)).await?;
+    // Instances from the pool do the whole exchange.
+    let server = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (mut s, _) = listener.accept().await?;
+            read_head(&mut s).await;
+            s.write_all(SWITCH).await?;
+            s.write_all(b"pooled").await?;
+            s.shutdown().await?;
+        }
+        anyhow::Ok(())
+    });
+    for instance in [&mut second, &mut again] {
+        let (head, mut conn) = instance
+            .dial(
+                &addr.to_string(),
+                ClientRequest::new("GET", "/", "tcp"),
+                Default::default(),
+            )
+            .await?;
+        assert_eq!(head.status, 101);
+        assert_eq!(read_to_end(&mut conn).await, b"pooled");
+    }
+    server.await??;
+    Ok(())
+}

@@ -1,12 +1,12 @@
 //! Instantiation from an `InstancePre`, with wasmtime's default (on-demand) allocator and
 //! with the pooling allocator; and the size of the embedded component.
 //!
-//! `hijack_host::Runtime` has no way to choose the allocator, so this bench builds its own
-//! engine, linker and `InstancePre` the way `host/src/runtime.rs` does (`Config::new()`, the
-//! WASI 0.2 linker, `instantiate_pre` of `hijack_host::COMPONENT`), once per allocator. Each
-//! timed step is what `Runtime::instantiate` does: a `WasiCtx` with a socket check, a fresh
-//! `Store`, `instantiate_async`. Dropping the store is timed apart (the pooling allocator
-//! resets its slot then). `Runtime::instantiate` itself is timed too, as a cross-check.
+//! What is timed is the host's own `Runtime::instantiate` (a `WasiCtx`, a `Store`, the
+//! pre-linked instantiation, the bindings' exports), with `Runtime::builder().pooling(16)`
+//! and with `Runtime::new()`; dropping the instance is timed apart (the pooling allocator
+//! resets its slot then). As a floor, this bench also builds a bare engine, the stock WASI
+//! 0.2 linker and an `InstancePre` of `hijack_host::COMPONENT` per allocator and times only
+//! a `WasiCtx`, a `Store` and `instantiate_async`.
 //!
 //! `HIJACK_BENCH_INSTANTIATE_N` instantiations each (default 2000; quick 200), interleaved,
 //! after 50 of warm-up.
@@ -106,40 +106,49 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// One `Runtime::instantiate`, and the drop of what it gave.
+async fn host(runtime: &Runtime) -> Sample {
+    let started = Instant::now();
+    let instance = common::bounded(
+        "Runtime::instantiate",
+        runtime.instantiate(NetPolicy::new()),
+    )
+    .await
+    .expect("instantiate");
+    let took = started.elapsed();
+    let dropping = Instant::now();
+    drop(instance);
+    Sample {
+        total: us(took),
+        setup: 0.0,
+        dropped: us(dropping.elapsed()),
+    }
+}
+
 fn main() {
     common::watchdog("instantiate", Duration::from_secs(300));
     let n = common::size("HIJACK_BENCH_INSTANTIATE_N", 2000, 200);
     let warmup = 50;
     let (default_engine, default_pre) = pre(&Config::new());
     let (pool_engine, pool_pre) = pre(&pooling());
+    let pooled = Runtime::builder()
+        .pooling(16)
+        .build()
+        .expect("compile the component");
     let runtime = Runtime::new().expect("compile the component");
     let rt = common::current_thread();
-    let mut samples: [Vec<Sample>; 3] = Default::default();
+    // 0: host, pooling; 1: host, default; 2: bare, pooling; 3: bare, default.
+    let mut samples: [Vec<Sample>; 4] = Default::default();
     rt.block_on(async {
         for i in 0..warmup + n {
-            let mut got = [Sample::default(); 3];
-            for k in 0..3 {
-                let which = (i + k) % 3;
+            let mut got = [Sample::default(); 4];
+            for k in 0..4 {
+                let which = (i + k) % 4;
                 got[which] = match which {
-                    0 => once(&pool_engine, &pool_pre).await,
-                    1 => once(&default_engine, &default_pre).await,
-                    _ => {
-                        let started = Instant::now();
-                        let instance = common::bounded(
-                            "Runtime::instantiate",
-                            runtime.instantiate(NetPolicy::new()),
-                        )
-                        .await
-                        .expect("instantiate");
-                        let took = started.elapsed();
-                        let dropping = Instant::now();
-                        drop(instance);
-                        Sample {
-                            total: us(took),
-                            setup: 0.0,
-                            dropped: us(dropping.elapsed()),
-                        }
-                    }
+                    0 => host(&pooled).await,
+                    1 => host(&runtime).await,
+                    2 => once(&pool_engine, &pool_pre).await,
+                    _ => once(&default_engine, &default_pre).await,
                 };
             }
             if i >= warmup {
@@ -167,18 +176,18 @@ fn main() {
             Better::Lower,
             inst(&samples[0]),
         )
-        .ours_is("pooling allocator")
-        .peer("default (on-demand) allocator", inst(&samples[1]))
+        .ours_is("Runtime::instantiate, pooling allocator")
+        .peer("Runtime::instantiate, default (on-demand) allocator", inst(&samples[1]))
+        .floor("bare InstancePre, pooling: WasiCtx + Store + instantiate_async", inst(&samples[2]))
         .goal(Goal::OursAtMost(10.0))
         .note(format!(
-            "p99: pooling {:.1} µs, default {:.1} µs; of the median, WasiCtx + Store::new: pooling {:.1} µs, default {:.1} µs; store drop (untimed above), median: pooling {:.1} µs, default {:.1} µs; Runtime::instantiate (host API, default allocator): median {:.1} µs",
+            "p99: pooling {:.1} µs, default {:.1} µs; instance drop (untimed above), median: pooling {:.1} µs, default {:.1} µs; bare InstancePre with the default allocator: median {:.1} µs, of which WasiCtx + Store::new {:.1} µs",
             p99(&samples[0]),
             p99(&samples[1]),
-            setup(&samples[0]),
-            setup(&samples[1]),
             dropped(&samples[0]),
             dropped(&samples[1]),
-            inst(&samples[2]),
+            inst(&samples[3]),
+            setup(&samples[3]),
         )),
         Row::new(
             "component size (embedded release component)",

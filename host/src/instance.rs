@@ -8,15 +8,15 @@
 //! Nothing is leaked, and the connection of a dropped [`Incoming`] is closed by then.
 
 use crate::addr;
-use crate::bindings;
 use crate::bindings::exports::hijack::http::client::{
     Options as ClientOptions, Request as ClientRequest,
 };
 use crate::bindings::exports::hijack::http::types::{
     Header, Hijacked, Limits, RequestHead, ResponseHead,
 };
+use crate::bindings::exports::hijack::http::{client, server};
 use crate::error::Error;
-use crate::runtime::State;
+use crate::runtime::{Exports, State};
 use crate::stream::HijackedStream;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -59,7 +59,12 @@ impl Drop for Handle {
 /// One instance of the component and its store.
 pub struct Instance {
     store: Store<State>,
-    bindings: bindings::Hijack,
+    instance: wasmtime::component::Instance,
+    exports: Arc<Exports>,
+    /// Each exported interface's functions, type-checked on its first use (that check costs
+    /// microseconds, and a per-request instance often uses only one side).
+    client: Option<client::Guest>,
+    server: Option<server::Guest>,
     dropped: Dropped,
 }
 
@@ -93,10 +98,17 @@ pub struct Incoming {
 }
 
 impl Instance {
-    pub(crate) fn new(store: Store<State>, bindings: bindings::Hijack) -> Self {
+    pub(crate) fn new(
+        store: Store<State>,
+        instance: wasmtime::component::Instance,
+        exports: Arc<Exports>,
+    ) -> Self {
         Self {
             store,
-            bindings,
+            instance,
+            exports,
+            client: None,
+            server: None,
             dropped: Arc::default(),
         }
     }
@@ -110,7 +122,7 @@ impl Instance {
         options: ClientOptions,
     ) -> Result<(ResponseHead, HijackedStream), Error> {
         self.release_dropped().await?;
-        let client = self.bindings.hijack_http_client();
+        let client = self.client()?;
         let (head, hijacked) = client
             .call_hijack(&mut self.store, authority, &request, options)
             .await??;
@@ -121,7 +133,8 @@ impl Instance {
     /// The server side: bind and listen on `addr`.
     pub async fn listen(&mut self, addr: SocketAddr, limits: Limits) -> Result<Listener, Error> {
         self.release_dropped().await?;
-        let guest = self.bindings.hijack_http_server().listener();
+        let server = self.server()?;
+        let guest = server.listener();
         let resource = guest
             .call_bind(&mut self.store, addr::to_wasi(addr), limits)
             .await??;
@@ -138,7 +151,7 @@ impl Instance {
     /// The next connection whose request head is complete.
     pub async fn accept(&mut self, listener: &Listener) -> Result<Incoming, Error> {
         self.release_dropped().await?;
-        let server = self.bindings.hijack_http_server();
+        let server = self.server()?;
         let resource = server
             .listener()
             .call_accept(&mut self.store, listener.handle.resource())
@@ -188,7 +201,8 @@ impl Instance {
         headers: Vec<Header>,
     ) -> Result<HijackedStream, Error> {
         self.release_dropped().await?;
-        let guest = self.bindings.hijack_http_server().incoming();
+        let server = self.server()?;
+        let guest = server.incoming();
         let hijacked = guest
             .call_hijack(
                 &mut self.store,
@@ -220,7 +234,8 @@ impl Instance {
         headers: Vec<Header>,
     ) -> Result<HijackedStream, Error> {
         self.release_dropped().await?;
-        let guest = self.bindings.hijack_http_server().incoming();
+        let server = self.server()?;
+        let guest = server.incoming();
         let hijacked = guest
             .call_tunnel(&mut self.store, incoming.handle.resource(), &headers)
             .await??;
@@ -249,7 +264,8 @@ impl Instance {
         body: &[u8],
     ) -> Result<(), Error> {
         self.release_dropped().await?;
-        let guest = self.bindings.hijack_http_server().incoming();
+        let server = self.server()?;
+        let guest = server.incoming();
         Ok(guest
             .call_respond(&mut self.store, incoming.handle.resource(), &response, body)
             .await??)
@@ -283,6 +299,26 @@ impl Instance {
     /// the host's resource table: with no request pending, a leak check.
     pub fn open_handles(&mut self) -> usize {
         self.store.data_mut().table.iter_mut().count()
+    }
+
+    /// The client interface's functions, loaded (and type-checked) on first use.
+    fn client(&mut self) -> Result<client::Guest, Error> {
+        if let Some(guest) = &self.client {
+            return Ok(guest.clone());
+        }
+        let guest = self.exports.client.load(&mut self.store, &self.instance)?;
+        self.client = Some(guest.clone());
+        Ok(guest)
+    }
+
+    /// The server interface's functions, loaded (and type-checked) on first use.
+    fn server(&mut self) -> Result<server::Guest, Error> {
+        if let Some(guest) = &self.server {
+            return Ok(guest.clone());
+        }
+        let guest = self.exports.server.load(&mut self.store, &self.instance)?;
+        self.server = Some(guest.clone());
+        Ok(guest)
     }
 
     fn handle(&self, resource: ResourceAny) -> Handle {

@@ -57,6 +57,6 @@ pub use bindings::exports::hijack::http::types::{
 pub use error::{Error, RuntimeError, describe};
 pub use instance::{Incoming, Instance, Listener};
 pub use policy::NetPolicy;
-pub use runtime::{COMPONENT, Runtime, State, default_cache_dir};
+pub use runtime::{COMPONENT, Runtime, RuntimeBuilder, State, default_cache_dir};
 pub use stream::{HijackedReader, HijackedStream, HijackedWriter};
 pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;

@@ -1,16 +1,16 @@
 //! The engine and the compiled component: compiled once, instantiated per use with the
 //! network its [`NetPolicy`] grants and nothing else.
 
-use crate::bindings;
+use crate::bindings::exports::hijack::http::{client, server};
 use crate::cache;
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::policy::NetPolicy;
 use crate::sockets;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The component, as built by `build.rs` from the workspace's root package.
@@ -43,17 +43,84 @@ impl WasiView for State {
     }
 }
 
+/// How to build a [`Runtime`] (from [`Runtime::builder`]); the defaults are
+/// [`Runtime::new`]'s: wasmtime's on-demand allocator, no cache.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeBuilder {
+    pooling: Option<u32>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl RuntimeBuilder {
+    /// Take instances from wasmtime's pooling allocator, with room for `instances` alive at
+    /// once: memory, tables and stacks are reserved up front and reused, so a host that
+    /// instantiates per request (as `wasmtime serve` does) gets a fresh instance in a few
+    /// microseconds (`bash scripts/bench`, the instantiation row). Each slot reserves address
+    /// space for a full linear memory (wasmtime's default, 4 GiB of virtual memory, not RSS).
+    /// Instantiating past `instances` alive fails with [`Error::Runtime`] until one is dropped.
+    pub fn pooling(mut self, instances: u32) -> Self {
+        self.pooling = Some(instances.max(1));
+        self
+    }
+
+    /// Reuse machine code from `dir`, as [`Runtime::cached`] does.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Compile (or load from the cache) the embedded component.
+    pub fn build(self) -> Result<Runtime, Error> {
+        self.build_from(COMPONENT)
+    }
+
+    /// Compile (or load from the cache) a component given as bytes.
+    pub fn build_from(self, bytes: &[u8]) -> Result<Runtime, Error> {
+        let mut config = Config::new();
+        if let Some(instances) = self.pooling {
+            // The component instantiates three core modules (its own, and wit-component's
+            // shim and fixup), with one memory and two tables between them.
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(instances)
+                .total_core_instances(instances.saturating_mul(3))
+                .total_memories(instances)
+                .total_tables(instances.saturating_mul(2))
+                .total_stacks(instances);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&config)?;
+        let component = match &self.cache_dir {
+            Some(dir) => cache::load_or_compile(&engine, bytes, dir)?,
+            None => Component::new(&engine, bytes)?,
+        };
+        Runtime::link(engine, &component)
+    }
+}
+
 /// The engine and the compiled, linked component: made once, instantiated many times.
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
-    pre: bindings::HijackPre<State>,
+    pre: InstancePre<State>,
+    exports: Arc<Exports>,
+}
+
+/// Where each exported function sits in the component, found once at link time; an
+/// [`Instance`] loads an interface's functions from these when it first calls one.
+pub(crate) struct Exports {
+    pub(crate) client: client::GuestIndices,
+    pub(crate) server: server::GuestIndices,
 }
 
 impl Runtime {
     /// Compile the embedded component.
     pub fn new() -> Result<Self, Error> {
-        Self::from_bytes(COMPONENT)
+        Self::builder().build()
+    }
+
+    /// The choices a host can make before the component is compiled: see [`RuntimeBuilder`].
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
     }
 
     /// The embedded component, its machine code reused from `cache_dir` when an earlier run
@@ -61,16 +128,12 @@ impl Runtime {
     /// milliseconds instead of recompiling each time). A cache that cannot be read or written
     /// only costs the compile. [`default_cache_dir`] is where the `hijack` CLI keeps it.
     pub fn cached(cache_dir: &Path) -> Result<Self, Error> {
-        let engine = Engine::new(&Config::new())?;
-        let component = cache::load_or_compile(&engine, COMPONENT, cache_dir)?;
-        Self::link(engine, &component)
+        Self::builder().cache_dir(cache_dir).build()
     }
 
     /// Compile a component given as bytes (the embedded one, or one composed from it).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let engine = Engine::new(&Config::new())?;
-        let component = Component::new(&engine, bytes)?;
-        Self::link(engine, &component)
+        Self::builder().build_from(bytes)
     }
 
     fn link(engine: Engine, component: &Component) -> Result<Self, Error> {
@@ -78,8 +141,16 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         // TCP is the host's own, so that it takes the socket itself at the handoff.
         sockets::add_to_linker(&mut linker, State::tcp)?;
-        let pre = bindings::HijackPre::new(linker.instantiate_pre(component)?)?;
-        Ok(Self { engine, pre })
+        let pre = linker.instantiate_pre(component)?;
+        let exports = Arc::new(Exports {
+            client: client::GuestIndices::new(&pre)?,
+            server: server::GuestIndices::new(&pre)?,
+        });
+        Ok(Self {
+            engine,
+            pre,
+            exports,
+        })
     }
 
     /// A fresh instance with the network granted by `policy` and nothing else.
@@ -103,8 +174,8 @@ impl Runtime {
             policy,
         };
         let mut store = Store::new(&self.engine, state);
-        let bindings = self.pre.instantiate_async(&mut store).await?;
-        Ok(Instance::new(store, bindings))
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance::new(store, instance, Arc::clone(&self.exports)))
     }
 }
 
