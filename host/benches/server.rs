@@ -7,7 +7,10 @@
 //! - hyper 1.x: `server::conn::http1`, `with_upgrades()`, `hyper::upgrade::on(request)`;
 //! - the floor: tokio accept, read the head, write a fixed `101`, echo the byte.
 //!
-//! One native load generator for all three (tokio, one current-thread runtime, 64 tasks).
+//! Then, as whole processes (the measurement): `hijack serve --echo` against Go's
+//! net/http `Hijacker` server (`benches/go/hijack.go`, when `scripts/bench` could build it).
+//!
+//! One native load generator for all of them (tokio, one current-thread runtime, 64 tasks).
 //! `HIJACK_BENCH_SERVER_N` exchanges per server (default 5000; quick 500), in
 //! `HIJACK_BENCH_SERVER_ROUNDS` rounds that alternate the servers (default 10; quick 4), after
 //! a warm-up of 200 each; `HIJACK_BENCH_SERVER_CONC` clients at once (default 64). The rate
@@ -173,14 +176,28 @@ async fn load(addr: SocketAddr, total: usize, conc: usize, request: Arc<[u8]>) -
 }
 
 fn main() {
-    common::watchdog("server", Duration::from_secs(300));
+    common::watchdog("server", Duration::from_secs(420));
     let total = common::size("HIJACK_BENCH_SERVER_N", 5000, 500);
     let rounds = common::size("HIJACK_BENCH_SERVER_ROUNDS", 10, 4).max(1);
     let conc = common::size("HIJACK_BENCH_SERVER_CONC", 64, 64);
     let runtime = Runtime::new().expect("compile the component");
-    let servers = [ours(runtime), hyper_server(), raw_server()];
+    // In this process: ours (the library), hyper, the raw floor. In processes of their own:
+    // `hijack serve --echo` and, when built, Go's net/http Hijacker.
+    let mut processes = vec![common::ServerProcess::start({
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hijack"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--echo"]);
+        cmd
+    })];
+    if let Some(go) = common::go_peers() {
+        let mut cmd = std::process::Command::new(go);
+        cmd.arg("server");
+        processes.push(common::ServerProcess::start(cmd));
+    }
+    let mut servers = vec![ours(runtime), hyper_server(), raw_server()];
+    servers.extend(processes.iter().map(|p| p.addr));
+    let n = servers.len();
     let rt = common::current_thread();
-    let mut rates: [Vec<f64>; 3] = Default::default();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); n];
     rt.block_on(async {
         let requests: Vec<Arc<[u8]>> = servers
             .iter()
@@ -197,29 +214,47 @@ fn main() {
         }
         for round in 0..rounds {
             let share = total / rounds + usize::from(round < total % rounds);
-            for k in 0..3 {
-                let which = (round + k) % 3;
+            for k in 0..n {
+                let which = (round + k) % n;
                 let took = load(servers[which], share, conc, Arc::clone(&requests[which])).await;
                 rates[which].push(share as f64 / took.as_secs_f64());
             }
         }
     });
+    drop(processes);
     let rate = |which: usize| common::median(&rates[which]);
     println!(
         "server hijack rate: {conc} concurrent clients, {total} upgrades + 1-byte echo per server, fresh connection each, {rounds} rounds"
     );
-    let row = Row::new(
-        format!(
-            "server hijack rate, {conc} concurrent clients, {} upgrades + 1-byte echo",
-            common::thousands(total)
-        ),
+    let what = format!(
+        "{conc} concurrent clients, {} upgrades + 1-byte echo",
+        common::thousands(total)
+    );
+    let mut rows = vec![
+        Row::new(
+            format!("server hijack rate, {what}"),
+            "hijacks/s",
+            Better::Higher,
+            rate(0),
+        )
+        .ours_is("Instance listen/accept/hijack, echo on the HijackedStream")
+        .peer("hyper 1.x upgrade server", rate(1))
+        .floor("raw tokio server", rate(2))
+        .goal(Goal::RatioAtLeast(1.0)),
+    ];
+    let process = Row::new(
+        format!("server hijack rate, whole processes, {what}"),
         "hijacks/s",
         Better::Higher,
-        rate(0),
+        rate(3),
     )
-    .ours_is("Instance listen/accept/hijack, echo on the HijackedStream")
-    .peer("hyper 1.x upgrade server", rate(1))
-    .floor("raw tokio server", rate(2))
-    .goal(Goal::RatioAtLeast(1.0));
-    common::emit("server", &[row]);
+    .ours_is("hijack serve --echo");
+    rows.push(if n == 5 {
+        process
+            .peer("Go net/http Hijacker server", rate(4))
+            .goal(Goal::RatioAtLeast(1.0))
+    } else {
+        process.note("Go peers not built (scripts/bench builds them when Go is installed)")
+    });
+    common::emit("server", &rows);
 }

@@ -55,16 +55,26 @@ fn gib_per_s(mib: usize, d: Duration) -> f64 {
 
 /// `hijack dial URL > file`, as a user runs it.
 fn cli_dial(mib: usize, out: &std::path::Path) -> Duration {
+    dial_process(Command::new(env!("CARGO_BIN_EXE_hijack")), mib, out)
+}
+
+/// `hijack-go dial URL > file`: Go's Transport as the upgrade client, `io.Copy` to stdout.
+fn go_dial(go: &std::path::Path, mib: usize, out: &std::path::Path) -> Duration {
+    dial_process(Command::new(go), mib, out)
+}
+
+/// `<program> dial URL > file` against a fresh sender; how long the process took.
+fn dial_process(mut program: Command, mib: usize, out: &std::path::Path) -> Duration {
     let addr = sender(mib);
     let file = std::fs::File::create(out).expect("out file");
     let started = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_hijack"))
+    let status = program
         .args(["dial", &format!("http://{addr}/")])
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(Stdio::null())
         .status()
-        .expect("run hijack dial");
+        .expect("run the dial process");
     let took = started.elapsed();
     assert!(status.success());
     assert_eq!(
@@ -188,10 +198,15 @@ fn main() {
     let out = std::env::temp_dir().join(format!("hijack-bench-{}.bin", std::process::id()));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let runtime = Runtime::new().expect("compile the component");
+    let go_peers = common::go_peers();
     let (mut cli, mut native, mut lib, mut tok) = (vec![], vec![], vec![], vec![]);
+    let mut go = vec![];
     for _ in 0..runs {
         cli.push(cli_dial(mib, &out));
         native.push(native_dial(mib, &out));
+        if let Some(peers) = &go_peers {
+            go.push(go_dial(peers, mib, &out));
+        }
         lib.push(rt.block_on(library(&runtime, mib)));
         tok.push(rt.block_on(tokio_native(mib)));
     }
@@ -224,7 +239,7 @@ fn main() {
         tok.as_secs_f64() / lib.as_secs_f64()
     );
     let what = format!("{} MiB, median of {runs}", common::thousands(mib));
-    let rows = [
+    let mut rows = vec![
         Row::new(
             format!("post-hijack throughput, library read to nothing ({what})"),
             "GiB/s",
@@ -247,5 +262,28 @@ fn main() {
         )
         .goal(Goal::RatioAtLeast(1.0)),
     ];
+    if !go.is_empty() {
+        let go = median(go);
+        println!(
+            "  Go client > file        {:>7.3} s  {:>5.2} GiB/s  (dial {:.2}x Go)",
+            go.as_secs_f64(),
+            gib_per_s(mib, go),
+            go.as_secs_f64() / cli.as_secs_f64()
+        );
+        rows.push(
+            Row::new(
+                format!("post-hijack throughput, CLI dial > file vs Go ({what})"),
+                "GiB/s",
+                Better::Higher,
+                gib_per_s(mib, cli),
+            )
+            .ours_is("hijack dial URL > file (whole process)")
+            .peer(
+                "Go Transport upgrade client, io.Copy > file (whole process)",
+                gib_per_s(mib, go),
+            )
+            .goal(Goal::RatioAtLeast(1.0)),
+        );
+    }
     common::emit("throughput", &rows);
 }

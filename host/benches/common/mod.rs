@@ -419,3 +419,58 @@ pub async fn loopback_listener(
     let listener = instance.listen(any, limits).await.expect("listen");
     (instance, listener)
 }
+
+/// The Go peers (`benches/go/hijack.go`), when `scripts/bench` could build them: the path in
+/// `HIJACK_BENCH_GO`. Rows against Go are left out without it.
+pub fn go_peers() -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os("HIJACK_BENCH_GO")?);
+    path.is_file().then_some(path)
+}
+
+/// A server in a process of its own that prints `listening on ADDR` first (`hijack serve`,
+/// the Go peer); killed when dropped. Its stdout is drained, its stderr discarded.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServerProcess {
+    pub fn start(mut cmd: std::process::Command) -> Self {
+        use std::io::BufRead as _;
+        let mut child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server process");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                let _ = tx.send(first);
+            }
+            for _ in lines {}
+        });
+        let first = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server process printed no address in 60 s");
+            }
+        };
+        let addr = first
+            .strip_prefix("listening on ")
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or_else(|| panic!("not an address line: {first:?}"));
+        Self { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
