@@ -123,8 +123,8 @@ impl TcpSocket {
             IpAddressFamily::Ipv4 => Domain::IPV4,
             IpAddressFamily::Ipv6 => Domain::IPV6,
         };
-        let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_nonblocking(true)?;
+        // Non-blocking from the start: one system call, not three.
+        let socket = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
         if family == IpAddressFamily::Ipv6 {
             // WASI keeps the families apart: no IPv4-mapped traffic on an IPv6 socket.
             socket.set_only_v6(true)?;
@@ -674,12 +674,13 @@ fn shutdown_send(conn: &Arc<Conn>) {
     };
 }
 
-/// A non-blocking connect's outcome, once the socket is writable.
+/// A non-blocking connect's outcome, once the socket is writable: the socket's pending error,
+/// if any (writable without one means connected).
 fn connect_outcome(stream: &TcpStream) -> io::Result<()> {
-    if let Some(e) = stream.take_error()? {
-        return Err(e);
+    match stream.take_error()? {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    stream.peer_addr().map(|_| ())
 }
 
 fn address(a: io::Result<SockAddr>) -> std::result::Result<IpSocketAddress, ErrorCode> {
