@@ -4,7 +4,9 @@
 use crate::args::{Action, Serve};
 use crate::escape::escape;
 use crate::runtime;
-use hijack_host::{Header, HijackedStream, Instance, Limits, NetPolicy, ResponseHead};
+use hijack_host::{
+    Header, HijackedReader, HijackedStream, Instance, Limits, NetPolicy, ResponseHead,
+};
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use std::time::Duration;
 /// The first back-off after a transient accept error, and the longest (Go's values).
 const MIN_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
-use tokio::io::{AsyncReadExt, AsyncWriteExt, split};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Run until killed (or until the listener fails).
 pub async fn run(s: Serve) -> anyhow::Result<()> {
@@ -124,7 +126,7 @@ async fn refuse(
 
 /// Send every byte back (the buffered ones first), then half-close.
 pub async fn echo(stream: HijackedStream) -> anyhow::Result<()> {
-    let (mut rd, mut wr) = split(stream);
+    let (mut rd, mut wr) = stream.into_split();
     tokio::io::copy(&mut rd, &mut wr).await?;
     wr.shutdown().await?;
     Ok(())
@@ -157,7 +159,7 @@ async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot run {:?}: {e}", cmd[0]))?;
     let stdin = child.stdin.take().expect("piped stdin");
     let mut stdout = child.stdout.take().expect("piped stdout");
-    let (rd, mut wr) = split(stream);
+    let (rd, mut wr) = stream.into_split();
     let input = pump_input(rd, stdin);
     let output = async {
         let copied = tokio::io::copy(&mut stdout, &mut wr).await;
@@ -192,10 +194,7 @@ async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
 
 /// Client → the child's stdin until the client's EOF (then the child's stdin is closed) or
 /// its reset. Bytes the child no longer takes are read and dropped, so a reset is still seen.
-async fn pump_input(
-    mut rd: tokio::io::ReadHalf<HijackedStream>,
-    stdin: tokio::process::ChildStdin,
-) -> ClientEnd {
+async fn pump_input(mut rd: HijackedReader, stdin: tokio::process::ChildStdin) -> ClientEnd {
     let mut stdin = Some(stdin);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
