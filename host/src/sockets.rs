@@ -890,3 +890,38 @@ impl Pollable for TcpSocket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_whole_seconds_rounded_up_and_zero_is_refused() {
+        assert_eq!(duration(0), None);
+        assert_eq!(duration(1), Some(Duration::from_secs(1)));
+        assert_eq!(duration(1_000_000_000), Some(Duration::from_secs(1)));
+        assert_eq!(duration(1_000_000_001), Some(Duration::from_secs(2)));
+        assert_eq!(
+            duration(u64::MAX),
+            Some(Duration::from_secs(i32::MAX as u64))
+        );
+        assert_eq!(nanos(Duration::from_secs(7)), 7_000_000_000);
+    }
+
+    #[test]
+    fn a_socket_takes_addresses_of_its_own_family_only() {
+        let v4 = TcpSocket::new(IpAddressFamily::Ipv4).expect("v4 socket");
+        let v6 = TcpSocket::new(IpAddressFamily::Ipv6).expect("v6 socket");
+        let a4: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let a6: SocketAddr = "[::1]:80".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(v4.check_family(&a4), Ok(()));
+        assert_eq!(v4.check_family(&a6), Err(ErrorCode::InvalidArgument));
+        assert_eq!(v6.check_family(&a6), Ok(()));
+        assert_eq!(v6.check_family(&a4), Err(ErrorCode::InvalidArgument));
+        // An IPv4 address dressed as IPv6 would reach IPv4 through the back door.
+        assert_eq!(v6.check_family(&mapped), Err(ErrorCode::InvalidArgument));
+        // A fresh socket is not bound: it has no address of its own yet.
+        assert!(matches!(v4.state, State::Fresh(_)));
+    }
+}
