@@ -7,6 +7,7 @@ use super::message::{
     Header, ResponseHead, encode_fields, has_token, header_list, header_values, own_headers,
 };
 use super::{authority, validate, websocket};
+use alloc::{borrow::ToOwned, format, string::String, vec, vec::Vec};
 
 /// Most informational (1xx other than 101) responses skipped before the final one (as Go).
 pub const MAX_INFORMATIONAL: usize = 5;
@@ -195,7 +196,7 @@ fn body_plan(head: &ResponseHead) -> BodyPlan {
     let mut lengths = header_values(&head.headers, "content-length");
     match (lengths.next(), lengths.next()) {
         (None, _) => BodyPlan::UntilClose,
-        (Some(v), None) => match std::str::from_utf8(v).ok().and_then(parse_length) {
+        (Some(v), None) => match core::str::from_utf8(v).ok().and_then(parse_length) {
             Some(0) => BodyPlan::None,
             Some(n) => BodyPlan::Length(n),
             None => BodyPlan::AsBuffered,

@@ -1,6 +1,7 @@
 //! Limits on reading a head, and their defaults: the caller's choice, bounded and documented.
 
 use super::error::ProtoError;
+use alloc::format;
 
 /// Default cap on the bytes of one head, status or request line included (64 KiB).
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;

@@ -9,6 +9,7 @@ use super::message::header_values;
 use super::message::{Header, RequestHead, encode_fields, has_token, header_list, own_headers};
 use super::validate;
 use super::websocket;
+use alloc::{borrow::ToOwned, format, string::String, vec, vec::Vec};
 
 /// The answer to a head that could not be parsed (RFC 9112: 400 and close).
 pub const BAD_REQUEST: &[u8] =
@@ -290,7 +291,7 @@ fn framing(head: &RequestHead) -> Result<(), Reject> {
     let mut agreed = None;
     for line in lengths {
         for element in line.split(|&b| b == b',') {
-            let n = std::str::from_utf8(element.trim_ascii())
+            let n = core::str::from_utf8(element.trim_ascii())
                 .ok()
                 .and_then(parse_length)
                 .ok_or(BadRequest("Content-Length is not plain digits"))?;

@@ -3,6 +3,7 @@
 
 use super::error::ProtoError;
 use super::message::Header;
+use alloc::{format, string::String};
 
 /// Fields a client request may not carry from the caller: the component writes them.
 pub const REQUEST_OWNED: &[&str] = &[
