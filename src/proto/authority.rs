@@ -4,7 +4,7 @@
 //! network policy all go through [`parse_authority`] or [`parse_authority_or`].
 
 use super::error::ProtoError;
-use alloc::format;
+use super::text::{join, quoted};
 use core::net::{IpAddr, Ipv6Addr};
 
 /// A parsed `host:port` or `[v6]:port`.
@@ -46,7 +46,7 @@ pub fn parse_authority_or(s: &str, default_port: u16) -> Result<Authority<'_>, P
 }
 
 fn parse(s: &str, default_port: Option<u16>) -> Result<Authority<'_>, ProtoError> {
-    let bad = |why: &str| ProtoError::invalid(format!("authority {s:?}: {why}"));
+    let bad = |why: &str| ProtoError::invalid(join(&["authority ", &quoted(s), ": ", why]));
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, rest) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
         let port = match rest.strip_prefix(':') {
