@@ -4,10 +4,11 @@
 use crate::exchange::{self, client, server};
 use crate::net::NetError;
 use crate::proto::{self, ProtoError};
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 use bindings::exports::hijack::http::client as wit_client;
 use bindings::exports::hijack::http::server as wit_server;
 use bindings::exports::hijack::http::types as wit;
-use std::cell::RefCell;
+use core::cell::RefCell;
 use wasip2::io::poll::Pollable;
 use wasip2::sockets::network::IpSocketAddress;
 

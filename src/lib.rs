@@ -9,12 +9,24 @@
 //! - [`proto`]: the sans-IO HTTP/1.1 core (built on every target, tested natively);
 //! - `net`: wasi:sockets and wasi:io, no HTTP (wasm32 only);
 //! - `exchange`: the order of an exchange, `proto` decisions over `net` I/O (wasm32 only);
-//! - `component`: the wit-bindgen glue mapping WIT calls onto `exchange` (wasm32 only).
+//! - `component`: the wit-bindgen glue mapping WIT calls onto `exchange` (wasm32 only);
+//! - `runtime`: what std would give the component, its heap, `cabi_realloc` and a panic
+//!   handler (wasm32 only: there the crate is `no_std`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
+// The component links no std (issue 9): std's panic reporting, its message formatting, stderr
+// and the wasi:cli imports behind it, was about 20 KB of the component. `runtime` gives it the
+// heap and the panic handler std gave. Natively (tests, fuzzing, the host) the crate is an
+// ordinary std library.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
 
 pub mod proto;
+
+#[cfg(target_arch = "wasm32")]
+mod runtime;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -191,15 +191,18 @@ impl Runtime {
 mod tests {
     #[test]
     fn the_embedded_component_is_within_its_size_budget() {
-        // A ceiling that catches a regression, not the goal: the release component was 142 KiB
-        // before the WebSocket handshake's SHA-1 and base64, the server's rules and tunnels
-        // (169 KiB), then the pollable forms' exports (192 KiB); Binaryen's `wasm-opt -Oz`
-        // (build.rs, when installed: scripts/setup does) brings it to 165 KiB. The goal is
-        // <= 150 KiB (issue 9).
+        // A ceiling that catches a regression: the release component was 142 KiB before the
+        // WebSocket handshake's SHA-1 and base64, the server's rules and tunnels (169 KiB), then
+        // the pollable forms' exports (192 KiB); Binaryen's `wasm-opt -Oz` (build.rs) brought it
+        // to 165 KiB (169,406 bytes). Issue 9 set the goal at <= 150 KiB: with no std in the
+        // component (src/runtime.rs) and no `format!` in its texts (src/proto/text.rs) it is
+        // 141 KiB (144,565 bytes). The ceiling leaves a little room above that, under the
+        // goal. It assumes wasm-opt, which scripts/setup installs: without it the component
+        // is about 163 KiB.
         assert!(super::COMPONENT.starts_with(b"\0asm"));
         assert!(
-            super::COMPONENT.len() <= 196 * 1024,
-            "component is {} bytes",
+            super::COMPONENT.len() <= 146 * 1024,
+            "component is {} bytes (over 146 KiB; is wasm-opt installed? scripts/setup does it)",
             super::COMPONENT.len()
         );
     }

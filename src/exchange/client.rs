@@ -16,6 +16,7 @@ use crate::proto::client::{
     encode_request_with, judge, parse_response, websocket_fields,
 };
 use crate::proto::{HeadScanner, Limits, ProtoError, ResponseHead, parse_authority, websocket};
+use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 /// Longest wait for the body of a refusal (it is only shown to the caller).
 const REFUSAL_BODY_MS: u64 = 2_000;
@@ -165,7 +166,7 @@ impl PendingHijack {
     /// [`PendingHijack::subscribe`]. Any other result is the outcome, once; an error closes the
     /// connection, and calls after the outcome are `invalid-input`.
     pub fn try_finish(&mut self) -> Result<Option<(ResponseHead, Hijacked)>, Error> {
-        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        let stage = core::mem::replace(&mut self.stage, Stage::Done);
         match self.advance(stage) {
             Ok(Step::Wait(stage)) => {
                 self.stage = stage;

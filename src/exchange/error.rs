@@ -2,6 +2,7 @@
 
 use crate::net::NetError;
 use crate::proto::{ProtoError, ResponseHead};
+use alloc::vec::Vec;
 
 /// Why an exchange failed. Nothing is handed over with any of these.
 pub enum Error {

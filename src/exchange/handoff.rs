@@ -1,6 +1,7 @@
 //! What an exchange hands over: the connection and the bytes read past the head.
 
 use crate::net::Conn;
+use alloc::vec::Vec;
 
 /// A connection taken over, with the bytes read past the head.
 pub struct Hijacked {

@@ -3,6 +3,7 @@
 use super::error::Error;
 use crate::net::{Conn, Received};
 use crate::proto::HeadScanner;
+use alloc::vec::Vec;
 
 /// Most bytes asked for in one read.
 pub const READ_CHUNK: usize = 64 * 1024;

@@ -10,8 +10,9 @@ use crate::proto::server::{
     BAD_REQUEST, Decision, HEAD_TOO_LARGE, Offer, decide, encode_response, parse_request,
 };
 use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::{string::String, vec, vec::Vec};
+use core::cmp::Reverse;
 
 /// Most bytes read and discarded while closing after a plain response.
 const DISCARD_BYTES: usize = 64 * 1024;
@@ -413,7 +414,7 @@ impl Incoming {
         conn.blocking_write_all(answer, Deadline::after_ms(self.write_timeout_ms))?;
         Ok(Hijacked {
             conn,
-            buffered: std::mem::take(&mut self.buffered),
+            buffered: core::mem::take(&mut self.buffered),
         })
     }
 }

@@ -1,11 +1,11 @@
-//! The one place where std's IP addresses become wasi:sockets addresses.
+//! The one place where core's IP addresses (`core::net`) become wasi:sockets addresses.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 use wasip2::sockets::network::{
     IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
 
-/// A std IP address as wasi:sockets spells it.
+/// A `core::net` IP address as wasi:sockets spells it.
 pub fn ip_address(ip: IpAddr) -> IpAddress {
     match ip {
         IpAddr::V4(v4) => {

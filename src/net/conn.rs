@@ -2,6 +2,7 @@
 
 use super::error::NetError;
 use super::time::{Deadline, blocking_wait};
+use alloc::vec::Vec;
 use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::network::IpSocketAddress;

@@ -4,6 +4,7 @@
 use super::addr::{family, socket_address};
 use super::conn::Conn;
 use super::error::NetError;
+use alloc::vec::Vec;
 use wasip2::io::poll::Pollable;
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::ip_name_lookup::{ResolveAddressStream, resolve_addresses};
@@ -35,7 +36,7 @@ impl Resolving {
                 Ok(None) if self.found.is_empty() => {
                     return Err(NetError::Dns(ErrorCode::NameUnresolvable));
                 }
-                Ok(None) => return Ok(Some(std::mem::take(&mut self.found))),
+                Ok(None) => return Ok(Some(core::mem::take(&mut self.found))),
                 Err(ErrorCode::WouldBlock) => return Ok(None),
                 Err(e) => return Err(NetError::Dns(e)),
             }

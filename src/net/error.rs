@@ -1,5 +1,6 @@
 //! What can go wrong below HTTP, in wasi:sockets and wasi:io terms.
 
+use alloc::string::String;
 use wasip2::io::streams::StreamError;
 use wasip2::sockets::network::ErrorCode;
 

@@ -6,6 +6,7 @@ use super::addr::family;
 use super::conn::Conn;
 use super::error::NetError;
 use super::time::Deadline;
+use alloc::vec::Vec;
 use wasip2::io::poll::{Pollable, poll};
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::network::{ErrorCode, IpSocketAddress};

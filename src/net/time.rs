@@ -1,6 +1,7 @@
 //! Deadlines on the monotonic clock, and waiting for a pollable until one.
 
 use super::error::NetError;
+use alloc::vec::Vec;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{Pollable, poll};
 

@@ -4,7 +4,8 @@
 //! network policy all go through [`parse_authority`] or [`parse_authority_or`].
 
 use super::error::ProtoError;
-use std::net::{IpAddr, Ipv6Addr};
+use super::text::{join, quoted};
+use core::net::{IpAddr, Ipv6Addr};
 
 /// A parsed `host:port` or `[v6]:port`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,9 +16,9 @@ pub struct Authority<'a> {
     pub port: u16,
 }
 
-impl std::fmt::Display for Authority<'_> {
+impl core::fmt::Display for Authority<'_> {
     /// `host:port`, with brackets around an IPv6 literal: the form [`parse_authority`] reads.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if self.host.contains(':') {
             write!(f, "[{}]:{}", self.host, self.port)
         } else {
@@ -45,7 +46,7 @@ pub fn parse_authority_or(s: &str, default_port: u16) -> Result<Authority<'_>, P
 }
 
 fn parse(s: &str, default_port: Option<u16>) -> Result<Authority<'_>, ProtoError> {
-    let bad = |why: &str| ProtoError::invalid(format!("authority {s:?}: {why}"));
+    let bad = |why: &str| ProtoError::invalid(join(&["authority ", &quoted(s), ": ", why]));
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, rest) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
         let port = match rest.strip_prefix(':') {

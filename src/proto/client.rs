@@ -6,7 +6,9 @@ use super::error::ProtoError;
 use super::message::{
     Header, ResponseHead, encode_fields, has_token, header_list, header_values, own_headers,
 };
+use super::text::{Decimal, join};
 use super::{authority, validate, websocket};
+use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 /// Most informational (1xx other than 101) responses skipped before the final one (as Go).
 pub const MAX_INFORMATIONAL: usize = 5;
@@ -85,10 +87,10 @@ pub fn encode_request_with(
     validate::target(req.target)?;
     validate::protocol(req.upgrade)?;
     if websocket::is_websocket(req.upgrade) && req.method != "GET" {
-        return Err(ProtoError::invalid(format!(
-            "a WebSocket handshake is GET, not {}",
-            req.method
-        )));
+        return Err(ProtoError::invalid(join(&[
+            "a WebSocket handshake is GET, not ",
+            req.method,
+        ])));
     }
     let body = req.body.unwrap_or_default();
     for part in [
@@ -106,7 +108,9 @@ pub fn encode_request_with(
     encode_fields(&mut out, owned);
     encode_fields(&mut out, req.headers);
     if req.body.is_some() {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(Decimal::new(body.len() as u64).as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
@@ -195,7 +199,7 @@ fn body_plan(head: &ResponseHead) -> BodyPlan {
     let mut lengths = header_values(&head.headers, "content-length");
     match (lengths.next(), lengths.next()) {
         (None, _) => BodyPlan::UntilClose,
-        (Some(v), None) => match std::str::from_utf8(v).ok().and_then(parse_length) {
+        (Some(v), None) => match core::str::from_utf8(v).ok().and_then(parse_length) {
             Some(0) => BodyPlan::None,
             Some(n) => BodyPlan::Length(n),
             None => BodyPlan::AsBuffered,

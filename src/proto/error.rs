@@ -1,6 +1,7 @@
 //! The core's error type: what can be wrong with a head or with caller input.
 
-use std::fmt;
+use alloc::string::String;
+use core::fmt;
 
 /// What the core refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,4 +46,4 @@ impl fmt::Display for ProtoError {
     }
 }
 
-impl std::error::Error for ProtoError {}
+impl core::error::Error for ProtoError {}

@@ -1,6 +1,7 @@
 //! Limits on reading a head, and their defaults: the caller's choice, bounded and documented.
 
 use super::error::ProtoError;
+use super::text::{Decimal, join};
 
 /// Default cap on the bytes of one head, status or request line included (64 KiB).
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -57,7 +58,13 @@ impl Limits {
         let capped = |value: Option<u32>, cap: usize, default: usize, what: &str| match value {
             None => Ok(default),
             Some(v) if (v as usize) <= cap => Ok(v as usize),
-            Some(v) => Err(ProtoError::invalid(format!("{what} {v} is above {cap}"))),
+            Some(v) => Err(ProtoError::invalid(join(&[
+                what,
+                " ",
+                Decimal::new(v.into()).as_str(),
+                " is above ",
+                Decimal::new(cap as u64).as_str(),
+            ]))),
         };
         Ok(Self {
             max_head_bytes: capped(

@@ -2,6 +2,8 @@
 //! heads, the list-field helpers every rule uses (RFC 9110 §5.6.1), and the encoding of fields.
 //! Plain data: no parsing decisions live here.
 
+use alloc::{string::String, vec::Vec};
+
 /// One header field: the name as text, the value as the bytes sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {

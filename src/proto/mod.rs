@@ -31,6 +31,7 @@ mod head;
 mod limits;
 mod message;
 pub mod server;
+mod text;
 pub mod validate;
 pub mod websocket;
 

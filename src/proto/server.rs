@@ -7,8 +7,10 @@ use super::client::parse_length;
 use super::error::ProtoError;
 use super::message::header_values;
 use super::message::{Header, RequestHead, encode_fields, has_token, header_list, own_headers};
+use super::text::{Decimal, join, quoted, quoted_list};
 use super::validate;
 use super::websocket;
+use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 /// The answer to a head that could not be parsed (RFC 9112: 400 and close).
 pub const BAD_REQUEST: &[u8] =
@@ -65,9 +67,13 @@ fn switch_bytes(
 ) -> Result<Vec<u8>, ProtoError> {
     validate::protocol(protocol)?;
     if !offered.iter().any(|p| p.eq_ignore_ascii_case(protocol)) {
-        return Err(ProtoError::invalid(format!(
-            "protocol {protocol:?} was not offered by the client (offered: {offered:?})"
-        )));
+        return Err(ProtoError::invalid(join(&[
+            "protocol ",
+            &quoted(protocol),
+            " was not offered by the client (offered: ",
+            &quoted_list(offered),
+            ")",
+        ])));
     }
     validate::headers(headers, validate::SWITCH_OWNED)?;
     let mut out = Vec::with_capacity(96);
@@ -89,22 +95,32 @@ pub fn encode_response(
     body: &[u8],
 ) -> Result<Vec<u8>, ProtoError> {
     if !(200..=599).contains(&status) {
-        return Err(ProtoError::invalid(format!(
-            "status {status} is not a final status (200..=599; a 101 is `hijack`)"
-        )));
+        return Err(ProtoError::invalid(join(&[
+            "status ",
+            Decimal::new(status.into()).as_str(),
+            " is not a final status (200..=599; a 101 is `hijack`)",
+        ])));
     }
     validate::reason(reason)?;
     validate::headers(headers, validate::RESPONSE_OWNED)?;
     let mut out = Vec::with_capacity(96 + body.len());
-    out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    for part in [
+        b"HTTP/1.1 ",
+        Decimal::new(status.into()).as_bytes(),
+        b" ",
+        reason.as_bytes(),
+        b"\r\n",
+    ] {
+        out.extend_from_slice(part);
+    }
     encode_fields(&mut out, headers);
-    out.extend_from_slice(
-        format!(
-            "Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    );
+    for part in [
+        b"Content-Length: ",
+        Decimal::new(body.len() as u64).as_bytes(),
+        b"\r\nConnection: close\r\n\r\n",
+    ] {
+        out.extend_from_slice(part);
+    }
     out.extend_from_slice(body);
     Ok(out)
 }
@@ -290,7 +306,7 @@ fn framing(head: &RequestHead) -> Result<(), Reject> {
     let mut agreed = None;
     for line in lengths {
         for element in line.split(|&b| b == b',') {
-            let n = std::str::from_utf8(element.trim_ascii())
+            let n = core::str::from_utf8(element.trim_ascii())
                 .ok()
                 .and_then(parse_length)
                 .ok_or(BadRequest("Content-Length is not plain digits"))?;

@@ -3,6 +3,8 @@
 
 use super::error::ProtoError;
 use super::message::Header;
+use super::text::{join, quoted};
+use alloc::string::String;
 
 /// Fields a client request may not carry from the caller: the component writes them.
 pub const REQUEST_OWNED: &[&str] = &[
@@ -52,14 +54,16 @@ pub fn is_field_value(v: &[u8]) -> bool {
 
 /// A method token.
 pub fn method(m: &str) -> Result<(), ProtoError> {
-    check(is_token(m), || format!("method {m:?} is not a token"))
+    check(is_token(m), || {
+        join(&["method ", &quoted(m), " is not a token"])
+    })
 }
 
 /// An origin-form (or other non-empty) target: visible ASCII only, no spaces or controls.
 pub fn target(t: &str) -> Result<(), ProtoError> {
     check(
         !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()),
-        || format!("target {t:?} must be non-empty visible ASCII"),
+        || join(&["target ", &quoted(t), " must be non-empty visible ASCII"]),
     )
 }
 
@@ -69,13 +73,15 @@ pub fn protocol(p: &str) -> Result<(), ProtoError> {
         Some((name, version)) => is_token(name) && is_token(version),
         None => is_token(p),
     };
-    check(ok, || format!("protocol {p:?} is not token[/token]"))
+    check(ok, || {
+        join(&["protocol ", &quoted(p), " is not token[/token]"])
+    })
 }
 
 /// A reason phrase: HTAB, SP, visible bytes, obs-text.
 pub fn reason(r: &str) -> Result<(), ProtoError> {
     check(is_field_value(r.as_bytes()), || {
-        format!("reason {r:?} holds a control character")
+        join(&["reason ", &quoted(r), " holds a control character"])
     })
 }
 
@@ -83,17 +89,18 @@ pub fn reason(r: &str) -> Result<(), ProtoError> {
 pub fn headers(headers: &[Header], owned: &[&str]) -> Result<(), ProtoError> {
     for h in headers {
         check(is_token(&h.name), || {
-            format!("header name {:?} is not a token", h.name)
+            join(&["header name ", &quoted(&h.name), " is not a token"])
         })?;
         check(is_field_value(&h.value), || {
-            format!(
-                "value of header {:?} holds CR, LF, NUL or another control",
-                h.name
-            )
+            join(&[
+                "value of header ",
+                &quoted(&h.name),
+                " holds CR, LF, NUL or another control",
+            ])
         })?;
         check(
             !owned.iter().any(|f| h.name.eq_ignore_ascii_case(f)),
-            || format!("header {:?} is set by the component", h.name),
+            || join(&["header ", &quoted(&h.name), " is set by the component"]),
         )?;
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! sends and the accept value a server answers with. SHA-1 and base64 come from well-kept
 //! crates.
 
+use alloc::string::String;
 use base64ct::{Base64, Encoding};
 
 /// The protocol name in `Upgrade` (compared case-insensitively).
