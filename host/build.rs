@@ -54,8 +54,18 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("hijack.wasm");
     let bytes = std::fs::read(&wasm).expect("read the built component");
     let scratch = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    let finished = finish(&bytes, |module| wasm_opt(module, &scratch))
-        .expect("the component is a well-formed binary");
+    let mut optimized = false;
+    let finished = finish(&bytes, |module| {
+        let out = wasm_opt(module, &scratch);
+        optimized = out.is_some();
+        out
+    })
+    .expect("the component is a well-formed binary");
+    // For the size test: whether Binaryen shrank this build (it is optional).
+    println!(
+        "cargo:rustc-env=HIJACK_COMPONENT_WASM_OPT={}",
+        if optimized { "yes" } else { "no" }
+    );
     std::fs::write(&out, finished).expect("write the component into OUT_DIR");
 }
 
