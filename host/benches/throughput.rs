@@ -55,48 +55,50 @@ fn gib_per_s(mib: usize, d: Duration) -> f64 {
 
 /// `hijack dial URL > file`, as a user runs it.
 fn cli_dial(mib: usize, out: &std::path::Path) -> Duration {
-    dial_process(Command::new(env!("CARGO_BIN_EXE_hijack")), mib, out)
+    dial_process(mib, out, |addr| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hijack"));
+        cmd.args(["dial", &format!("http://{addr}/")]);
+        cmd
+    })
 }
 
 /// `hijack-go dial URL > file`: Go's Transport as the upgrade client, `io.Copy` to stdout.
 fn go_dial(go: &std::path::Path, mib: usize, out: &std::path::Path) -> Duration {
-    dial_process(Command::new(go), mib, out)
-}
-
-/// `<program> dial URL > file` against a fresh sender; how long the process took.
-fn dial_process(mut program: Command, mib: usize, out: &std::path::Path) -> Duration {
-    let addr = sender(mib);
-    let file = std::fs::File::create(out).expect("out file");
-    let started = Instant::now();
-    let status = program
-        .args(["dial", &format!("http://{addr}/")])
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(Stdio::null())
-        .status()
-        .expect("run the dial process");
-    let took = started.elapsed();
-    assert!(status.success());
-    assert_eq!(
-        std::fs::metadata(out).expect("out").len(),
-        (mib << 20) as u64
-    );
-    took
+    dial_process(mib, out, |addr| {
+        let mut cmd = Command::new(go);
+        cmd.args(["dial", &format!("http://{addr}/")]);
+        cmd
+    })
 }
 
 /// The same job natively, as a process of its own like `hijack dial` (this bench run again
 /// with `NATIVE_DIAL` set): connect, send the request, skip the 101, the rest to stdout.
 fn native_dial(mib: usize, out: &std::path::Path) -> Duration {
+    dial_process(mib, out, |addr| {
+        let mut cmd = Command::new(std::env::current_exe().expect("this bench"));
+        cmd.env(NATIVE_DIAL, addr.to_string());
+        cmd
+    })
+}
+
+/// A client process made by `client` for a fresh sender's address, stdout to `out` (opened
+/// before the clock starts, as a shell opens `> file`); how long the process took.
+fn dial_process(
+    mib: usize,
+    out: &std::path::Path,
+    client: impl FnOnce(SocketAddr) -> Command,
+) -> Duration {
     let addr = sender(mib);
     let file = std::fs::File::create(out).expect("out file");
+    let mut cmd = client(addr);
     let started = Instant::now();
-    let status = Command::new(std::env::current_exe().expect("this bench"))
-        .env(NATIVE_DIAL, addr.to_string())
+    // stderr is not read: `hijack dial` prints the 101 there.
+    let status = cmd
         .stdin(Stdio::null())
         .stdout(file)
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .status()
-        .expect("run the native client");
+        .expect("run the client process");
     let took = started.elapsed();
     assert!(status.success());
     assert_eq!(

@@ -56,6 +56,19 @@ impl Drop for Handle {
     }
 }
 
+/// What `slot` holds, `load`ed into it the first time.
+fn once<G: Clone>(
+    slot: &mut Option<G>,
+    load: impl FnOnce() -> wasmtime::Result<G>,
+) -> Result<G, Error> {
+    if let Some(loaded) = slot {
+        return Ok(loaded.clone());
+    }
+    let loaded = load()?;
+    *slot = Some(loaded.clone());
+    Ok(loaded)
+}
+
 /// One instance of the component and its store.
 pub struct Instance {
     store: Store<State>,
@@ -303,22 +316,16 @@ impl Instance {
 
     /// The client interface's functions, loaded (and type-checked) on first use.
     fn client(&mut self) -> Result<client::Guest, Error> {
-        if let Some(guest) = &self.client {
-            return Ok(guest.clone());
-        }
-        let guest = self.exports.client.load(&mut self.store, &self.instance)?;
-        self.client = Some(guest.clone());
-        Ok(guest)
+        once(&mut self.client, || {
+            self.exports.client.load(&mut self.store, &self.instance)
+        })
     }
 
     /// The server interface's functions, loaded (and type-checked) on first use.
     fn server(&mut self) -> Result<server::Guest, Error> {
-        if let Some(guest) = &self.server {
-            return Ok(guest.clone());
-        }
-        let guest = self.exports.server.load(&mut self.store, &self.instance)?;
-        self.server = Some(guest.clone());
-        Ok(guest)
+        once(&mut self.server, || {
+            self.exports.server.load(&mut self.store, &self.instance)
+        })
     }
 
     fn handle(&self, resource: ResourceAny) -> Handle {

@@ -596,12 +596,9 @@ impl HostTcpSocket for TcpView<'_> {
 
     fn set_receive_buffer_size(&mut self, this: Resource<TcpSocket>, value: u64) -> Result<()> {
         let socket = self.table.get(&this)?;
-        if value == 0 {
+        let Some(value) = buffer_size(value) else {
             return Ok(Err(ErrorCode::InvalidArgument));
-        }
-        let value = usize::try_from(value)
-            .unwrap_or(usize::MAX)
-            .min(i32::MAX as usize);
+        };
         Ok(option(socket.sock(), |s| s.set_recv_buffer_size(value)))
     }
 
@@ -614,12 +611,9 @@ impl HostTcpSocket for TcpView<'_> {
 
     fn set_send_buffer_size(&mut self, this: Resource<TcpSocket>, value: u64) -> Result<()> {
         let socket = self.table.get(&this)?;
-        if value == 0 {
+        let Some(value) = buffer_size(value) else {
             return Ok(Err(ErrorCode::InvalidArgument));
-        }
-        let value = usize::try_from(value)
-            .unwrap_or(usize::MAX)
-            .min(i32::MAX as usize);
+        };
         Ok(option(socket.sock(), |s| s.set_send_buffer_size(value)))
     }
 
@@ -696,6 +690,15 @@ fn option<T>(
 ) -> std::result::Result<T, ErrorCode> {
     let sock = sock?;
     f(&sock).map_err(|e| code(&e))
+}
+
+/// A buffer size the component asked for, as the kernel takes it (an `int`); 0 is refused.
+fn buffer_size(value: u64) -> Option<usize> {
+    (value != 0).then(|| {
+        usize::try_from(value)
+            .unwrap_or(usize::MAX)
+            .min(i32::MAX as usize)
+    })
 }
 
 fn nanos(d: Duration) -> u64 {
