@@ -1,11 +1,10 @@
 //! The handler: route the request, ask the hijack component to dial, then stream the upstream
 //! back as the response body.
 
-use std::io::{self, Write};
 use wasip2::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use wasip2::io::streams::OutputStream;
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::ShutdownType;
 
@@ -117,7 +116,7 @@ fn status_line(head: &ResponseHead) -> String {
 fn stream(conn: Hijacked, out: ResponseOutparam) {
     let Hijacked {
         socket,
-        mut input,
+        input,
         output,
         buffered,
     } = conn;
@@ -131,8 +130,8 @@ fn stream(conn: Hijacked, out: ResponseOutparam) {
         return;
     };
     let copied = write_body(&body, |to_client| {
-        to_client.write_all(&buffered)?;
-        io::copy(&mut input, to_client).map(drop)
+        write_all(to_client, &buffered)?;
+        copy(&input, to_client)
     });
     // Children before their parent: the streams before the socket.
     drop((input, output));
@@ -149,7 +148,7 @@ fn reply(out: ResponseOutparam, status: u16, fields: &[(&str, &str)], text: &str
         return;
     };
     let written = write_body(&body, |to_client| {
-        to_client.write_all(route::line(text).as_bytes())
+        write_all(to_client, route::line(text).as_bytes())
     });
     match written {
         Ok(()) => finish(body),
@@ -175,18 +174,42 @@ fn start(out: ResponseOutparam, status: u16, fields: &[(&str, &str)]) -> Option<
         .ok()
 }
 
-/// Write into `body` through its stream with `fill`, flush, and drop the stream (so that
-/// [`finish`] may follow).
+/// Write into `body` through its stream with `fill`, and drop the stream (so that [`finish`]
+/// may follow). Every write is flushed before it returns.
 fn write_body(
     body: &OutgoingBody,
-    fill: impl FnOnce(&mut OutputStream) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut to_client = body
+    fill: impl FnOnce(&OutputStream) -> Result<(), String>,
+) -> Result<(), String> {
+    let to_client = body
         .write()
-        .map_err(|()| io::Error::other("the response body has no stream"))?;
-    fill(&mut to_client)?;
-    // The trait's flush, which waits: the stream's own `flush` only starts one.
-    Write::flush(&mut to_client)
+        .map_err(|()| "the response body has no stream".to_string())?;
+    fill(&to_client)
+}
+
+/// All of `bytes`, in the pieces `blocking-write-and-flush` takes (at most 4096 bytes).
+fn write_all(out: &OutputStream, bytes: &[u8]) -> Result<(), String> {
+    for piece in bytes.chunks(4096) {
+        out.blocking_write_and_flush(piece).map_err(describe)?;
+    }
+    Ok(())
+}
+
+/// `input` to `out` until `input` closes; `out` closing first is an error.
+fn copy(input: &InputStream, out: &OutputStream) -> Result<(), String> {
+    loop {
+        match input.blocking_read(64 * 1024) {
+            Ok(bytes) => write_all(out, &bytes)?,
+            Err(StreamError::Closed) => return Ok(()),
+            Err(e) => return Err(describe(e)),
+        }
+    }
+}
+
+fn describe(e: StreamError) -> String {
+    match e {
+        StreamError::Closed => "the stream closed".to_string(),
+        StreamError::LastOperationFailed(e) => e.to_debug_string(),
+    }
 }
 
 /// End a body whose stream is gone, so the runtime completes the response.
