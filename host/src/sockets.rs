@@ -81,8 +81,8 @@ enum State {
     /// `start-bind` done (binding is immediate), `finish-bind` not called yet.
     Binding(Socket),
     Bound(Socket),
-    /// A non-blocking connect in flight: done when the socket is writable.
-    Connecting(TcpStream),
+    /// A non-blocking connect in flight (done when the socket is writable), to this address.
+    Connecting(TcpStream, SocketAddr),
     /// The connect's outcome, learned while waiting on the socket's pollable.
     Connected(Arc<Conn>),
     ConnectFailed,
@@ -98,6 +98,8 @@ enum State {
 /// An established connection, shared by the socket and its two streams.
 struct Conn {
     stream: TcpStream,
+    /// The peer, as the connect or the accept gave it: `remote-address` costs no system call.
+    peer: SocketAddr,
     /// Set by `shutdown(receive)`: the input stream reports closed from then on.
     read_closed: std::sync::atomic::AtomicBool,
     write: Mutex<Write>,
@@ -136,10 +138,10 @@ impl TcpSocket {
         })
     }
 
-    fn connected(stream: TcpStream, family: IpAddressFamily) -> Self {
+    fn connected(stream: TcpStream, peer: SocketAddr, family: IpAddressFamily) -> Self {
         Self {
             family,
-            state: State::Connected(Arc::new(Conn::new(stream))),
+            state: State::Connected(Arc::new(Conn::new(stream, peer))),
             backlog: DEFAULT_BACKLOG,
         }
     }
@@ -173,7 +175,7 @@ impl TcpSocket {
     fn sock(&self) -> std::result::Result<SockRef<'_>, ErrorCode> {
         Ok(match &self.state {
             State::Fresh(s) | State::Binding(s) | State::Bound(s) => SockRef::from(s),
-            State::Connecting(s) => SockRef::from(s),
+            State::Connecting(s, _) => SockRef::from(s),
             State::Connected(c) => SockRef::from(&c.stream),
             State::Listening { listener, .. } => SockRef::from(listener),
             State::ConnectFailed => return Err(ErrorCode::InvalidState),
@@ -197,9 +199,10 @@ impl TcpSocket {
 }
 
 impl Conn {
-    fn new(stream: TcpStream) -> Self {
+    fn new(stream: TcpStream, peer: SocketAddr) -> Self {
         Self {
             stream,
+            peer,
             read_closed: false.into(),
             write: Mutex::new(Write::Idle),
         }
@@ -290,7 +293,7 @@ impl HostTcpSocket for TcpView<'_> {
         let socket = self.table.get_mut(&this)?;
         match &socket.state {
             State::Fresh(_) | State::Bound(_) => {}
-            State::Connecting(_) | State::Binding(_) => {
+            State::Connecting(..) | State::Binding(_) => {
                 return Ok(Err(ErrorCode::ConcurrencyConflict));
             }
             _ => return Ok(Err(ErrorCode::InvalidState)),
@@ -317,7 +320,7 @@ impl HostTcpSocket for TcpView<'_> {
         }
         match TcpStream::from_std(std::net::TcpStream::from(s)) {
             Ok(stream) => {
-                socket.state = State::Connecting(stream);
+                socket.state = State::Connecting(stream, remote);
                 Ok(Ok(()))
             }
             Err(e) => Ok(Err(code(&e))),
@@ -330,19 +333,19 @@ impl HostTcpSocket for TcpView<'_> {
     ) -> Result<(Resource<DynInputStream>, Resource<DynOutputStream>)> {
         let socket = self.table.get_mut(&this)?;
         let conn = match &socket.state {
-            State::Connecting(stream) => {
+            State::Connecting(stream, _) => {
                 let mut cx = Context::from_waker(Waker::noop());
                 if stream.poll_write_ready(&mut cx).is_pending() {
                     return Ok(Err(ErrorCode::WouldBlock));
                 }
                 match connect_outcome(stream) {
                     Ok(()) => {
-                        let State::Connecting(stream) =
+                        let State::Connecting(stream, peer) =
                             std::mem::replace(&mut socket.state, State::ConnectFailed)
                         else {
                             unreachable!("matched above")
                         };
-                        let conn = Arc::new(Conn::new(stream));
+                        let conn = Arc::new(Conn::new(stream, peer));
                         socket.state = State::Connected(Arc::clone(&conn));
                         conn
                     }
@@ -375,7 +378,7 @@ impl HostTcpSocket for TcpView<'_> {
                     return Ok(Err(code(&e)));
                 }
             }
-            State::Binding(_) | State::Connecting(_) => {
+            State::Binding(_) | State::Connecting(..) => {
                 return Ok(Err(ErrorCode::ConcurrencyConflict));
             }
             _ => return Ok(Err(ErrorCode::InvalidState)),
@@ -445,7 +448,7 @@ impl HostTcpSocket for TcpView<'_> {
         if !self.policy.allows(peer, SocketAddrUse::TcpAccept) {
             return Ok(Err(ErrorCode::AccessDenied));
         }
-        let accepted = TcpSocket::connected(stream, family);
+        let accepted = TcpSocket::connected(stream, peer, family);
         let State::Connected(conn) = &accepted.state else {
             unreachable!("a connected socket")
         };
@@ -469,11 +472,7 @@ impl HostTcpSocket for TcpView<'_> {
         let State::Connected(conn) = &socket.state else {
             return Ok(Err(ErrorCode::InvalidState));
         };
-        Ok(conn
-            .stream
-            .peer_addr()
-            .map(Into::into)
-            .map_err(|e| code(&e)))
+        Ok(Ok(conn.peer.into()))
     }
 
     fn is_listening(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<bool> {
@@ -492,7 +491,7 @@ impl HostTcpSocket for TcpView<'_> {
         }
         let value = i32::try_from(value).unwrap_or(i32::MAX);
         match &socket.state {
-            State::Connecting(_) | State::Connected(_) | State::ConnectFailed => {
+            State::Connecting(..) | State::Connected(_) | State::ConnectFailed => {
                 Ok(Err(ErrorCode::InvalidState))
             }
             // A listening socket takes the new size by listening again.
@@ -880,7 +879,7 @@ impl Pollable for Writer {
 impl Pollable for TcpSocket {
     async fn ready(&mut self) {
         match &mut self.state {
-            State::Connecting(stream) => {
+            State::Connecting(stream, _) => {
                 let _ = std::future::poll_fn(|cx| stream.poll_write_ready(cx)).await;
             }
             State::Listening {

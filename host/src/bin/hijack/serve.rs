@@ -12,6 +12,17 @@ use std::process::Stdio;
 use std::time::Duration;
 
 /// The first back-off after a transient accept error, and the longest (Go's values).
+/// One line on stderr in one `write`: `eprintln!` writes each piece of its format on its own
+/// (stderr is unbuffered), which cost seven system calls per connection (`strace -c` of
+/// `hijack serve --echo`, 500 hijacks: 3,501 writes).
+macro_rules! log {
+    ($($arg:tt)*) => {{
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }};
+}
+
 const MIN_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,14 +52,14 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
         let incoming = match instance.accept(&listener).await {
             Ok(incoming) => {
                 if backoff.take().is_some() {
-                    eprintln!("hijack: accepting again");
+                    log!("hijack: accepting again");
                 }
                 incoming
             }
             Err(e) if e.is_transient() => {
                 let delay = match backoff {
                     None => {
-                        eprintln!("hijack: accept: {e}; backing off and retrying");
+                        log!("hijack: accept: {e}; backing off and retrying");
                         MIN_BACKOFF
                     }
                     Some(d) => (d * 2).min(MAX_BACKOFF),
@@ -76,7 +87,7 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
         match chosen {
             Some(protocol) => match instance.hijack(incoming, &protocol, Vec::new()).await {
                 Ok(stream) => {
-                    eprintln!("hijack: {remote} {line}: switched to {protocol}");
+                    log!("hijack: {remote} {line}: switched to {protocol}");
                     let action = match &s.action {
                         Action::Echo => None,
                         Action::Exec(cmd) => Some(cmd.clone()),
@@ -88,16 +99,16 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
                             Some(cmd) => exec(stream, &cmd).await,
                         };
                         if let Err(e) = result {
-                            eprintln!("hijack: {remote}: {e}");
+                            log!("hijack: {remote}: {e}");
                         }
                     });
                 }
-                Err(e) => eprintln!("hijack: {remote} {line}: {e}"),
+                Err(e) => log!("hijack: {remote} {line}: {e}"),
             },
             None => {
-                eprintln!("hijack: {remote} {line}: refused (426)");
+                log!("hijack: {remote} {line}: refused (426)");
                 if let Err(e) = refuse(&mut instance, incoming, &s.upgrades).await {
-                    eprintln!("hijack: {remote}: {e}");
+                    log!("hijack: {remote}: {e}");
                 }
             }
         }
