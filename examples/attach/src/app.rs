@@ -2,16 +2,15 @@
 
 use std::process::ExitCode;
 use wasip2::io::poll::poll;
-use wasip2::io::streams::{OutputStream, StreamError};
+use wasip2::io::streams::StreamError;
 use wasip2::sockets::tcp::ShutdownType;
 
 use hijack_guest::client::{self, Options};
 use hijack_guest::types::{Error, Hijacked};
-use hijack_guest::{default_options, describe, docker_attach};
+use hijack_guest::{default_options, describe, docker_attach, write_all};
 
-/// Most bytes moved per read, and per blocking write (wasi:io allows 4096 per call).
+/// Most bytes moved per read.
 const CHUNK: u64 = 64 * 1024;
-const WRITE_MAX: usize = 4096;
 
 /// Run the command; the exit code says how it ended.
 pub fn main() -> ExitCode {
@@ -99,15 +98,5 @@ fn pump(conn: Hijacked) -> Result<(), String> {
     }
     drop((input, output));
     drop(socket);
-    Ok(())
-}
-
-fn write_all(out: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
-    while !bytes.is_empty() {
-        let n = bytes.len().min(WRITE_MAX);
-        out.blocking_write_and_flush(&bytes[..n])
-            .map_err(|e| format!("writing: {e:?}"))?;
-        bytes = &bytes[n..];
-    }
     Ok(())
 }

@@ -10,8 +10,8 @@ use wasip2::sockets::tcp::ShutdownType;
 
 use crate::route::{self, Route};
 
-use hijack_guest::client;
 use hijack_guest::types::{Error, Hijacked, ResponseHead};
+use hijack_guest::{client, write_all};
 use hijack_guest::{default_options, docker_attach};
 
 /// `content-type` of the one-line answers.
@@ -184,14 +184,6 @@ fn write_body(
         .write()
         .map_err(|()| "the response body has no stream".to_string())?;
     fill(&to_client)
-}
-
-/// All of `bytes`, in the pieces `blocking-write-and-flush` takes (at most 4096 bytes).
-fn write_all(out: &OutputStream, bytes: &[u8]) -> Result<(), String> {
-    for piece in bytes.chunks(4096) {
-        out.blocking_write_and_flush(piece).map_err(describe)?;
-    }
-    Ok(())
 }
 
 /// `input` to `out` until `input` closes; `out` closing first is an error.

@@ -33,6 +33,16 @@ pub use crate::accept::Acceptor;
 pub use crate::pollset::PollSet;
 pub use bindings::hijack::http::{client, server, types};
 
+/// All of `bytes` to `out`, in the pieces `blocking-write-and-flush` takes (4096 bytes at
+/// most), each flushed before the next.
+pub fn write_all(out: &wasip2::io::streams::OutputStream, bytes: &[u8]) -> Result<(), String> {
+    for piece in bytes.chunks(4096) {
+        out.blocking_write_and_flush(piece)
+            .map_err(|e| format!("writing: {e:?}"))?;
+    }
+    Ok(())
+}
+
 /// Limits with every field at the component's default.
 pub fn default_limits() -> types::Limits {
     types::Limits {
