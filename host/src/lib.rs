@@ -8,8 +8,10 @@
 //! The host never parses HTTP: the component does the exchange; the host only moves bytes
 //! after the handoff.
 //!
-//! - [`Runtime`] (`runtime.rs`): the engine and the compiled component; [`NetPolicy`]
-//!   (`policy.rs`): what each instance may reach; `sockets.rs`: the host's own
+//! - [`Runtime`] (`runtime.rs`): the engine and the compiled component, built with
+//!   [`RuntimeBuilder`] to take instances from wasmtime's pooling allocator or to reuse a
+//!   compile from a cache directory; [`NetPolicy`] (`policy.rs`): what each instance may
+//!   reach; `sockets.rs`: the host's own
 //!   `wasi:sockets/tcp`, so that the host takes the native socket back at the handoff.
 //! - [`Instance`] (`instance.rs`): the calls into one instance, and the [`Listener`] and
 //!   [`Incoming`] handles it gives out (dropping one releases it).
