@@ -34,28 +34,25 @@ const SWITCH: &[u8] =
 /// The native server all three clients talk to: read the head, answer `101`, then wait for
 /// the client to close. On its own thread and current-thread runtime.
 fn server() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        common::current_thread().block_on(async move {
-            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(l.local_addr().expect("addr")).expect("send addr");
-            loop {
-                let (mut s, _) = l.accept().await.expect("accept");
-                tokio::spawn(async move {
-                    let answer = async {
-                        let (_head, rest) = common::read_head(&mut s).await?;
-                        assert!(rest.is_empty(), "nothing after the head before the 101");
-                        s.write_all(SWITCH).await?;
-                        let mut sink = [0u8; 64];
-                        while s.read(&mut sink).await? != 0 {}
-                        std::io::Result::Ok(())
-                    };
-                    let _ = tokio::time::timeout(common::STEP, answer).await;
-                });
-            }
-        })
+    let (addr, _) = common::server_thread("peer", |tx| async move {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        tx.send(l.local_addr().expect("addr")).expect("send addr");
+        loop {
+            let (mut s, _) = l.accept().await.expect("accept");
+            tokio::spawn(async move {
+                let answer = async {
+                    let (_head, rest) = common::read_head(&mut s).await?;
+                    assert!(rest.is_empty(), "nothing after the head before the 101");
+                    s.write_all(SWITCH).await?;
+                    let mut sink = [0u8; 64];
+                    while s.read(&mut sink).await? != 0 {}
+                    std::io::Result::Ok(())
+                };
+                let _ = tokio::time::timeout(common::STEP, answer).await;
+            });
+        }
     });
-    rx.recv_timeout(common::STEP).expect("server address")
+    addr
 }
 
 fn us(d: Duration) -> f64 {

@@ -77,36 +77,14 @@ impl Cpu {
     }
 }
 
-/// This thread's id, from `/proc/thread-self` (`PID/task/TID`).
-fn thread_id() -> u32 {
-    std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
-        .expect("a thread id from /proc/thread-self")
-}
-
-/// Run `serve` (given a channel for its address) on a thread of its own.
+/// `serve` on a named thread of its own (see `common::server_thread`), its CPU time read
+/// from that thread.
 fn on_thread<F, Fut>(name: &str, serve: F) -> (SocketAddr, Cpu)
 where
     F: FnOnce(std::sync::mpsc::Sender<SocketAddr>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()>,
 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-    // Named, for a profiler's view of one server (`perf report --comm ours`).
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let _ = tid_tx.send(thread_id());
-            common::current_thread().block_on(serve(tx))
-        })
-        .expect("a server thread");
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server address");
-    let tid = tid_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("thread id");
+    let (addr, tid) = common::server_thread(name, serve);
     (addr, Cpu::Thread(tid))
 }
 

@@ -154,7 +154,7 @@ impl TcpSocket {
             return None;
         };
         let flushing = {
-            let mut write = conn.write.lock().unwrap_or_else(|e| e.into_inner());
+            let mut write = conn.write_state();
             match std::mem::replace(&mut *write, Write::Idle) {
                 Write::Flushing { task, .. } => Some(task),
                 other => {

@@ -405,6 +405,36 @@ fn find_blank_line(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
 
+/// Run `serve` (given a channel for its address) on a thread of its own with a current-thread
+/// runtime; the address and the thread's id (for its CPU time in `/proc`). Named, for a
+/// profiler's view of one server (`perf report --comm NAME`).
+pub fn server_thread<F, Fut>(name: &str, serve: F) -> (std::net::SocketAddr, u32)
+where
+    F: FnOnce(std::sync::mpsc::Sender<std::net::SocketAddr>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tid_tx.send(thread_id());
+            current_thread().block_on(serve(tx))
+        })
+        .expect("a server thread");
+    let addr = rx.recv_timeout(STEP).expect("server address");
+    let tid = tid_rx.recv_timeout(STEP).expect("thread id");
+    (addr, tid)
+}
+
+/// This thread's id, from `/proc/thread-self` (`PID/task/TID`).
+fn thread_id() -> u32 {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+        .expect("a thread id from /proc/thread-self")
+}
+
 /// An instance of `runtime` allowed to listen on loopback only, listening on a free port with
 /// `limits`: the server side of "ours" in every bench.
 pub async fn loopback_listener(
