@@ -277,6 +277,9 @@ impl From<ProtoError> for wit::Error {
             ProtoError::HeadTooLarge => Self::HeadTooLarge,
             ProtoError::TooManyHeaders => Self::TooManyHeaders,
             ProtoError::Malformed(what) => Self::MalformedHead(what.into()),
+            // The core's error is non-exhaustive: a refusal it may add later is still a
+            // refusal of the input, with its text.
+            other => Self::InvalidInput(alloc::string::ToString::to_string(&other)),
         }
     }
 }

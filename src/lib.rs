@@ -6,7 +6,7 @@
 //! head. See `wit/hijack.wit` for the interface.
 //!
 //! Layers, each with one job:
-//! - [`proto`]: the sans-IO HTTP/1.1 core (built on every target, tested natively);
+//! - `proto`: the sans-IO HTTP/1.1 core, the `hijack-proto` crate (tested natively there);
 //! - `net`: wasi:sockets and wasi:io, no HTTP (wasm32 only);
 //! - `exchange`: the order of an exchange, `proto` decisions over `net` I/O (wasm32 only);
 //! - `component`: the wit-bindgen glue mapping WIT calls onto `exchange` (wasm32 only);
@@ -15,15 +15,17 @@
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
-// The component links no std (issue 9): std's panic reporting, its message formatting, stderr
-// and the wasi:cli imports behind it, was about 20 KB of the component. `runtime` gives it the
-// heap and the panic handler std gave. Natively (tests, fuzzing, the host) the crate is an
-// ordinary std library.
+// The component links no std: std's panic reporting, its message formatting, stderr and the
+// wasi:cli imports behind them would be a large part of the component. `runtime` gives it the
+// heap and the panic handler std would. Natively the crate is empty (every module below is
+// wasm32-only): the logic worth testing natively lives in hijack-proto.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
+#[cfg(target_arch = "wasm32")]
 extern crate alloc;
 
-pub mod proto;
+#[cfg(target_arch = "wasm32")]
+use hijack_proto as proto;
 
 #[cfg(target_arch = "wasm32")]
 mod runtime;

@@ -20,12 +20,12 @@ use fuzz_support::{
     text,
 };
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::client::{Ask, Verdict, classify, judge};
-use wasi_hijack::proto::server::{
+use hijack_proto::client::{Ask, Verdict, classify, judge};
+use hijack_proto::server::{
     CONTINUE, Decision, Offer, Reject, decide, encode_switch, parse_request, upgrade_protocols,
 };
-use wasi_hijack::proto::validate::{self, SWITCH_OWNED, TUNNEL_OWNED};
-use wasi_hijack::proto::{
+use hijack_proto::validate::{self, SWITCH_OWNED, TUNNEL_OWNED};
+use hijack_proto::{
     DEFAULT_MAX_HEADERS, Header, ProtoError, RequestHead, parse_authority, websocket,
 };
 

@@ -15,12 +15,12 @@ use fuzz_support::{
     assert_fields, clean_value, field, fields, head_end, headers, lines, rfc_token, text,
 };
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::client::{
+use hijack_proto::client::{
     UpgradeRequest, encode_request, encode_request_with, websocket_fields,
 };
-use wasi_hijack::proto::server::{Decision, decide, parse_request};
-use wasi_hijack::proto::validate::{self, REQUEST_OWNED};
-use wasi_hijack::proto::{Header, ProtoError, parse_authority, websocket};
+use hijack_proto::server::{Decision, decide, parse_request};
+use hijack_proto::validate::{self, REQUEST_OWNED};
+use hijack_proto::{Header, ProtoError, parse_authority, websocket};
 
 /// `token [ "/" token ]`, written out.
 fn protocol_ok(p: &str) -> bool {

@@ -11,10 +11,10 @@
 
 use fuzz_support::{assert_fields, clean_value, field, fields, headers, parse_response_then, text};
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::ProtoError;
-use wasi_hijack::proto::client::{BodyPlan, Verdict, classify};
-use wasi_hijack::proto::server::encode_response;
-use wasi_hijack::proto::validate::{self, RESPONSE_OWNED};
+use hijack_proto::ProtoError;
+use hijack_proto::client::{BodyPlan, Verdict, classify};
+use hijack_proto::server::encode_response;
+use hijack_proto::validate::{self, RESPONSE_OWNED};
 
 fuzz_target!(|data: &[u8]| {
     let f = fields(data);

@@ -12,8 +12,8 @@
 
 use fuzz_support::{built_fields, fields, head_and_tail, head_end, text};
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::client::{Ask, BodyPlan, Verdict, classify, judge, parse_response};
-use wasi_hijack::proto::{
+use hijack_proto::client::{Ask, BodyPlan, Verdict, classify, judge, parse_response};
+use hijack_proto::{
     DEFAULT_MAX_HEADERS, ResponseHead, has_token, header_list, header_values,
 };
 

@@ -10,7 +10,7 @@
 
 use fuzz_support::text;
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::{Authority, ProtoError, parse_authority, parse_authority_or};
+use hijack_proto::{Authority, ProtoError, parse_authority, parse_authority_or};
 
 fn assert_sound(s: &str, a: &Authority<'_>) {
     assert!(!a.host.is_empty());

@@ -8,8 +8,8 @@
 
 use fuzz_support::{check_head_use, clean_value, rfc_token};
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::server::{parse_request, upgrade_protocols};
-use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, RequestHead};
+use hijack_proto::server::{parse_request, upgrade_protocols};
+use hijack_proto::{DEFAULT_MAX_HEADERS, RequestHead};
 
 /// Where httparse says the head ends, with room for every field.
 fn httparse_end(buf: &[u8]) -> Option<usize> {

@@ -9,8 +9,8 @@
 
 use fuzz_support::{check_head_use, clean_value, rfc_token, trimmed};
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::client::parse_response;
-use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, ResponseHead};
+use hijack_proto::client::parse_response;
+use hijack_proto::{DEFAULT_MAX_HEADERS, ResponseHead};
 
 /// Where httparse says the head ends, with room for every field.
 fn httparse_end(buf: &[u8]) -> Option<usize> {

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner, ProtoError};
+use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner, ProtoError};
 
 type Answer = Result<Option<usize>, ProtoError>;
 

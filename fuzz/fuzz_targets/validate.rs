@@ -10,8 +10,8 @@
 
 use fuzz_support::{clean_value, header, rfc_token};
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::client::parse_length;
-use wasi_hijack::proto::validate::{
+use hijack_proto::client::parse_length;
+use hijack_proto::validate::{
     self, REQUEST_OWNED, RESPONSE_OWNED, SWITCH_OWNED, TUNNEL_OWNED,
 };
 

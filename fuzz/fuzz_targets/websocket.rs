@@ -9,9 +9,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasi_hijack::proto::client::websocket_fields;
-use wasi_hijack::proto::validate;
-use wasi_hijack::proto::websocket::{accept, is_valid_key, key};
+use hijack_proto::client::websocket_fields;
+use hijack_proto::validate;
+use hijack_proto::websocket::{accept, is_valid_key, key};
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

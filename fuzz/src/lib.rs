@@ -6,8 +6,8 @@
 //! API takes can be written, and the seeds stay readable (`printf 'GET\xff/x\xfftcp'`). The
 //! targets that read a head take the bytes after it (the tail) as such fields.
 
-use wasi_hijack::proto::client::parse_response;
-use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError, ResponseHead};
+use hijack_proto::client::parse_response;
+use hijack_proto::{DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError, ResponseHead};
 
 /// Separates the fields of a structured input.
 pub const SEP: u8 = 0xFF;

@@ -1,4 +1,4 @@
-//! Head scanning: `wasi_hijack::proto::HeadScanner` (the sans-IO core, natively) fed a typical
+//! Head scanning: `hijack_proto::HeadScanner` (the sans-IO core, natively) fed a typical
 //! 600-byte request head one byte per call — the buffer growing by a byte each time, as a
 //! slow client delivers it — against the whole head in one call. Nanoseconds per byte each,
 //! and their ratio (the scanner resumes where it stopped, so a byte at a time should cost
@@ -12,7 +12,7 @@ mod common;
 use common::{Better, Goal, Row};
 use std::hint::black_box;
 use std::time::Instant;
-use wasi_hijack::proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner};
+use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner};
 
 /// A Docker-CLI-like attach request, padded with a plausible header to exactly 600 bytes.
 fn head() -> Vec<u8> {

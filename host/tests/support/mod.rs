@@ -93,17 +93,18 @@ pub fn composed(name: &str) -> PathBuf {
     path
 }
 
-/// The wasmtime CLI that scripts/tools installs.
+/// The wasmtime CLI that scripts/tools installs: the prebuilt one in `tools/bin`, else the
+/// one `cargo install` left in `~/.cargo/bin`, else whatever `wasmtime` the PATH has.
 pub fn wasmtime() -> PathBuf {
+    let prebuilt = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/bin/wasmtime");
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
-    let installed = home.join(".cargo/bin/wasmtime");
-    if installed.exists() {
-        installed
-    } else {
-        PathBuf::from("wasmtime")
-    }
+    let built = home.join(".cargo/bin/wasmtime");
+    [prebuilt, built]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("wasmtime"))
 }
 
 /// A child process killed (and reaped) when the test ends, however it ends.

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
-use wasi_hijack::proto::{Authority, parse_authority_or};
+use hijack_proto::{Authority, parse_authority_or};
 
 /// What to run.
 pub enum Command {

@@ -9,7 +9,7 @@ use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, Net
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use tokio::io::AsyncWriteExt;
-use wasi_hijack::proto::Authority;
+use hijack_proto::Authority;
 
 /// Run `dial`; the exit code on success or refusal.
 pub async fn run(d: Dial) -> anyhow::Result<u8> {

@@ -2,11 +2,11 @@
 //! and the exact bytes (and refusals) of `encode_switch` and `encode_response`, checked
 //! against the client side's `classify`.
 
-use wasi_hijack::proto::client::{BodyPlan, Verdict, classify, parse_response};
-use wasi_hijack::proto::server::{
+use hijack_proto::client::{BodyPlan, Verdict, classify, parse_response};
+use hijack_proto::server::{
     Offer, encode_response, encode_switch, parse_request, upgrade_protocols,
 };
-use wasi_hijack::proto::{DEFAULT_MAX_HEADERS, Header, RequestHead};
+use hijack_proto::{DEFAULT_MAX_HEADERS, Header, RequestHead};
 
 use crate::support::{assert_invalid, headers, response_of, scan_once};
 

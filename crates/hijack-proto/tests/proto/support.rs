@@ -2,9 +2,9 @@
 //! what the parser must make of each, header builders, and the scanner, parser and assertion
 //! shortcuts the tests are written with.
 
-use wasi_hijack::proto::client::parse_response;
-use wasi_hijack::proto::server::parse_request;
-use wasi_hijack::proto::{
+use hijack_proto::client::parse_response;
+use hijack_proto::server::parse_request;
+use hijack_proto::{
     DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError, RequestHead,
     ResponseHead,
 };

@@ -8,9 +8,9 @@
 //! - the head cap: a head at the cap is accepted, one byte over is refused, and a read loop
 //!   bounded by `room` always ends in a decision.
 
-use wasi_hijack::proto::client::parse_response;
-use wasi_hijack::proto::server::parse_request;
-use wasi_hijack::proto::{DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, ProtoError};
+use hijack_proto::client::parse_response;
+use hijack_proto::server::parse_request;
+use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, ProtoError};
 
 use crate::support::{
     cases, head_with_fields, httparse_end, malformed, parse, scan_once, valid_cases,

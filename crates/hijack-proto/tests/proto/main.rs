@@ -1,4 +1,4 @@
-//! Native tests of the sans-IO core, `wasi_hijack::proto`, in one test binary:
+//! Native tests of the sans-IO core, `hijack_proto`, in one test binary:
 //!
 //! - `support`: the shared helpers and the table of heads;
 //! - `scan`: the table, every prefix of each head, head and tail in one buffer, the head cap;

@@ -2,11 +2,11 @@
 //! target, protocol and authority that could break or smuggle the framing, the authorities
 //! that work (`parse_authority`), and a round trip through the server parser.
 
-use wasi_hijack::proto::client::{
+use hijack_proto::client::{
     UpgradeRequest, encode_request, encode_request_with, websocket_fields,
 };
-use wasi_hijack::proto::server::{parse_request, upgrade_protocols};
-use wasi_hijack::proto::{Authority, DEFAULT_MAX_HEADERS, Header, RequestHead, parse_authority};
+use hijack_proto::server::{parse_request, upgrade_protocols};
+use hijack_proto::{Authority, DEFAULT_MAX_HEADERS, Header, RequestHead, parse_authority};
 
 use crate::support::{assert_invalid, scan_once};
 
@@ -58,7 +58,7 @@ fn encode_request_with_headers_and_body_exact_bytes() {
     assert_eq!(head.version, 1);
     assert_eq!(upgrade_protocols(&head), ["tcp"]);
     assert_eq!(
-        wasi_hijack::proto::header_values(&head.headers, "content-length").collect::<Vec<_>>(),
+        hijack_proto::header_values(&head.headers, "content-length").collect::<Vec<_>>(),
         [b"16"]
     );
 }

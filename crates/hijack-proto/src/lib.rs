@@ -1,8 +1,11 @@
-//! The sans-IO HTTP/1.1 core: everything the component knows about HTTP, and nothing about I/O.
+//! hijack-proto: the sans-IO HTTP/1.1 core of wasi-hijack — everything the component knows
+//! about HTTP, and nothing about I/O.
 //!
 //! It is fed bytes and returns decisions plus the offset where the head ends; the bytes after
 //! that offset are what the component hands over. It never touches WASI, sockets or clocks, so
 //! it builds and is tested natively (unit tables, property tests over read splits, fuzzing).
+//! It is `no_std` + `alloc`, so every consumer can use it: the component (a `no_std` guest),
+//! guests that use std, the native host and CLI, and the fuzz targets.
 //!
 //! - [`HeadScanner`]: incremental head-end scanning with a byte cap.
 //! - [`client`]: request encoding, response parsing, and the one function that decides
@@ -11,8 +14,8 @@
 //! - [`validate`]: checks on caller input, applied before any byte is sent.
 //!
 //! ```
-//! use wasi_hijack::proto::{HeadScanner, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS};
-//! use wasi_hijack::proto::client::{classify, parse_response, Verdict};
+//! use hijack_proto::{HeadScanner, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS};
+//! use hijack_proto::client::{classify, parse_response, Verdict};
 //!
 //! // The 101 and the first bytes of the new protocol arrive in one read, split in two.
 //! let wire = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nhello";
@@ -23,6 +26,12 @@
 //! assert_eq!(classify(&head, "tcp"), Verdict::Switched);
 //! assert_eq!(&wire[end..], b"hello"); // what the component hands over as `buffered`
 //! ```
+
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
 
 mod authority;
 pub mod client;

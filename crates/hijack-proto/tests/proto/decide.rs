@@ -2,8 +2,8 @@
 //! RFC 9112 §6), `Host`, `Expect`, `CONNECT` and the WebSocket handshake — each with the
 //! exact answer a refused request gets.
 
-use wasi_hijack::proto::DEFAULT_MAX_HEADERS;
-use wasi_hijack::proto::server::{Decision, Offer, Reject, decide, parse_request};
+use hijack_proto::DEFAULT_MAX_HEADERS;
+use hijack_proto::server::{Decision, Offer, Reject, decide, parse_request};
 
 const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
@@ -144,7 +144,7 @@ fn connect_needs_an_authority_and_opens_a_tunnel() {
     );
     // Not a switch, and no framing fields in a tunnel's 200.
     assert!(offer.switch("tcp", &[]).is_err());
-    let framing = wasi_hijack::proto::Header::new("Content-Length", "0");
+    let framing = hijack_proto::Header::new("Content-Length", "0");
     assert!(offer.tunnel(&[framing]).is_err());
     assert!(
         offered(&format!("GET / HTTP/1.1\r\nHost: x\r\n{UP}\r\n"))

@@ -2,9 +2,9 @@
 //! informational, and the body plan of every refusal; `parse_length`; and the canned answers
 //! of the server side, which must be valid refusals.
 
-use wasi_hijack::proto::DEFAULT_MAX_HEADERS;
-use wasi_hijack::proto::client::{BodyPlan, Verdict, classify, parse_length, parse_response};
-use wasi_hijack::proto::server;
+use hijack_proto::DEFAULT_MAX_HEADERS;
+use hijack_proto::client::{BodyPlan, Verdict, classify, parse_length, parse_response};
+use hijack_proto::server;
 
 use crate::support::{response_of, scan_once};
 
@@ -320,7 +320,7 @@ fn canned_server_answers_are_valid_refusals() {
 
 #[test]
 fn judge_adds_connect_websocket_accept_and_legacy_200() {
-    use wasi_hijack::proto::client::{Ask, judge};
+    use hijack_proto::client::{Ask, judge};
     let connect = Ask::Connect;
     for (head, verdict) in [
         (
@@ -382,7 +382,7 @@ fn judge_adds_connect_websocket_accept_and_legacy_200() {
     }
     // The RFC 6455 §1.3 pair, computed by the core.
     assert_eq!(
-        wasi_hijack::proto::websocket::accept(b"dGhlIHNhbXBsZSBub25jZQ=="),
+        hijack_proto::websocket::accept(b"dGhlIHNhbXBsZSBub25jZQ=="),
         expected
     );
 

@@ -7,9 +7,9 @@ use std::iter;
 
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
-use wasi_hijack::proto::client::parse_response;
-use wasi_hijack::proto::server::parse_request;
-use wasi_hijack::proto::{
+use hijack_proto::client::parse_response;
+use hijack_proto::server::parse_request;
+use hijack_proto::{
     DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError,
 };
 

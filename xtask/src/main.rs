@@ -1,0 +1,140 @@
+//! The project's build tasks, run as `cargo run -p xtask -- TASK`.
+//!
+//! - `component`: build the shipped component (the recipe in `hijack-build`, the same one
+//!   the host embeds) and print its path.
+//! - `examples`: that, then build every example of the examples workspace (`examples/`) for
+//!   `wasm32-wasip2`, and compose each with the shipped component as `wac plug` would, into
+//!   `target/composed/NAME.wasm` (beside `target/composed/hijack.wasm`, the component itself).
+//!
+//! The examples are the members of `examples/Cargo.toml` that build a component (a `bin` or a
+//! `cdylib` target): that manifest is the one list of them.
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+fn main() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask/ lives in the workspace")?
+        .to_path_buf();
+    let task = std::env::args().nth(1).unwrap_or_default();
+    match task.as_str() {
+        "component" => {
+            let built = hijack_build::build_component(&root)?;
+            println!("{}", built.path.display());
+        }
+        "examples" => examples(&root)?,
+        _ => bail!("usage: cargo run -p xtask -- (component | examples)"),
+    }
+    Ok(())
+}
+
+/// One example: the file its crate builds and the name of the composed component.
+struct Example {
+    /// The target's name as cargo names the built file (`edge_attach` for a cdylib).
+    file: String,
+    /// The composed component's name: the target's name with `-` for `_`.
+    name: String,
+}
+
+fn examples(root: &Path) -> Result<()> {
+    let built = hijack_build::build_component(root)?;
+    let manifest = root.join("examples/Cargo.toml");
+    let target_dir = root.join("target/examples");
+    let examples = list(&manifest)?;
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "-q", "--release", "--workspace", "--target", "wasm32-wasip2"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .context("run cargo")?;
+    if !status.success() {
+        bail!("building the examples failed");
+    }
+    let out = root.join("target/composed");
+    std::fs::create_dir_all(&out)?;
+    let library = std::fs::read(&built.path)
+        .with_context(|| format!("read {}", built.path.display()))?;
+    std::fs::write(out.join("hijack.wasm"), &library)?;
+    for example in &examples {
+        let app_path = target_dir
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", example.file));
+        let app = std::fs::read(&app_path)
+            .with_context(|| format!("read {}", app_path.display()))?;
+        let composed = plug(&app, &library)
+            .with_context(|| format!("compose {} with the component", example.name))?;
+        std::fs::write(out.join(format!("{}.wasm", example.name)), composed)?;
+    }
+    let names: Vec<_> = examples.iter().map(|e| e.name.as_str()).collect();
+    eprintln!(
+        "examples: composed into {} (hijack.wasm, {}.wasm)",
+        out.display(),
+        names.join(".wasm, ")
+    );
+    Ok(())
+}
+
+/// The examples of the workspace at `manifest`: each member's `bin` or `cdylib` target.
+fn list(manifest: &Path) -> Result<Vec<Example>> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .arg(manifest)
+        .output()
+        .context("run cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut examples = Vec::new();
+    for package in meta["packages"].as_array().into_iter().flatten() {
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let kinds = target["kind"].as_array().into_iter().flatten();
+            let component = kinds
+                .filter_map(|k| k.as_str())
+                .any(|k| k == "bin" || k == "cdylib");
+            if let (true, Some(name)) = (component, target["name"].as_str()) {
+                examples.push(Example {
+                    file: if is_bin(target) {
+                        name.to_owned()
+                    } else {
+                        name.replace('-', "_")
+                    },
+                    name: name.replace('_', "-"),
+                });
+            }
+        }
+    }
+    examples.sort_by(|a, b| a.name.cmp(&b.name));
+    if examples.is_empty() {
+        bail!("{} lists no example", manifest.display());
+    }
+    Ok(examples)
+}
+
+/// Whether a target is a `bin` (cargo keeps a bin's `-`; a library's file has `_`).
+fn is_bin(target: &serde_json::Value) -> bool {
+    target["kind"]
+        .as_array()
+        .is_some_and(|k| k.iter().any(|k| k == "bin"))
+}
+
+/// `app` with its imports of the library's exports satisfied by `library`, and the app's
+/// exports exported: what `wac plug APP --plug LIBRARY` writes.
+fn plug(app: &[u8], library: &[u8]) -> Result<Vec<u8>> {
+    use wac_graph::{CompositionGraph, EncodeOptions};
+    let mut graph = CompositionGraph::new();
+    let app = wac_types::Package::from_bytes("app", None, app.to_vec(), graph.types_mut())?;
+    let app = graph.register_package(app)?;
+    let library =
+        wac_types::Package::from_bytes("hijack", None, library.to_vec(), graph.types_mut())?;
+    let library = graph.register_package(library)?;
+    wac_graph::plug(&mut graph, vec![library], app)?;
+    Ok(graph.encode(EncodeOptions::default())?)
+}
