@@ -4,10 +4,12 @@
 //! the order of things: validate, connect, write, read the head, decide, hand over.
 
 pub mod client;
+mod deadlines;
 mod error;
 mod handoff;
 mod read;
 pub mod server;
+mod slots;
 
 pub use error::Error;
 pub use handoff::Hijacked;

@@ -1,18 +1,23 @@
 //! The server exchange: a listener that reads many request heads at once and yields the
 //! connections whose head is complete, and the answers to them (a response, or a switch and
 //! the handoff).
+//!
+//! This module owns the order of things (accept, read, decide, answer) and when to poll what;
+//! it does not parse HTTP (`proto` does) and keeps its pending connections and their
+//! deadlines in [`Slots`] and [`Deadlines`], which know nothing of HTTP.
 
+use super::deadlines::Deadlines;
 use super::error::Error;
 use super::handoff::Hijacked;
 use super::read::try_read_head;
+use super::slots::Slots;
 use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Pollable, Watched, ready_now};
 use crate::proto::server::{
     BAD_REQUEST, Decision, HEAD_TOO_LARGE, Offer, decide, encode_response, parse_request,
 };
 use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
-use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::{string::String, vec, vec::Vec};
-use core::cmp::Reverse;
 
 /// Most bytes read and discarded while closing after a plain response.
 const DISCARD_BYTES: usize = 64 * 1024;
@@ -25,15 +30,12 @@ const DISCARD_BYTES: usize = 64 * 1024;
 /// deadlines sit in a min-heap. At most `limits.max_pending_heads` heads are read at once;
 /// beyond that, new connections wait in the kernel's backlog.
 pub struct Listener {
-    /// Pending connections by slot; `None` is a free slot (listed in `free`).
-    pending: Vec<Option<Pending>>,
-    free: Vec<usize>,
-    live: usize,
+    /// The connections whose heads are being read.
+    pending: Slots<Pending>,
     /// Slots to read from before the next wait: new connections, and those `poll` woke.
     ready: VecDeque<usize>,
-    /// (deadline, slot, generation): entries of slots since freed are skipped.
-    deadlines: BinaryHeap<Reverse<(Deadline, usize, u64)>>,
-    generation: u64,
+    /// Each pending connection's head deadline.
+    deadlines: Deadlines,
     /// When the connections that are not hot are next polled.
     next_sweep: Deadline,
     limits: Limits,
@@ -54,7 +56,6 @@ struct Pending {
     deadline: Deadline,
     /// Until when it is in every wait ([`HOT_MS`] after its accept or its last bytes).
     hot_until: Deadline,
-    generation: u64,
 }
 
 /// What one round of reads did to a pending connection.
@@ -105,12 +106,9 @@ impl Listener {
     /// Bind and listen on `addr`.
     pub fn blocking_bind(addr: IpSocketAddress, limits: Limits) -> Result<Self, Error> {
         Ok(Self {
-            pending: Vec::new(),
-            free: Vec::new(),
-            live: 0,
+            pending: Slots::new(),
             ready: VecDeque::new(),
-            deadlines: BinaryHeap::new(),
-            generation: 0,
+            deadlines: Deadlines::new(),
             next_sweep: Deadline::after_ms(0),
             limits,
             listening: Listening::blocking_bind(addr)?,
@@ -129,8 +127,7 @@ impl Listener {
             if let Some(incoming) = self.round()? {
                 return Ok(incoming);
             }
-            let earliest = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
-            self.wait(self.has_room(), earliest);
+            self.wait(self.has_room(), self.deadlines.earliest());
         }
     }
 
@@ -153,18 +150,17 @@ impl Listener {
         if !self.ready.is_empty() {
             return vec![ready_now()];
         }
-        let mut set = Vec::with_capacity(self.live + 2);
+        let mut set = Vec::with_capacity(self.pending.len() + 2);
         if self.has_room() {
             set.push(self.listening.subscribe());
         }
-        if let Some(Reverse((deadline, _, _))) = self.deadlines.peek() {
+        if let Some(deadline) = self.deadlines.earliest() {
             set.push(deadline.subscribe());
         }
         set.extend(
             self.pending
                 .iter()
-                .flatten()
-                .map(|p| p.watched.conn().readable()),
+                .map(|(_, p)| p.watched.conn().readable()),
         );
         set
     }
@@ -194,25 +190,25 @@ impl Listener {
     }
 
     fn has_room(&self) -> bool {
-        self.live < self.limits.max_pending_heads
+        self.pending.len() < self.limits.max_pending_heads
     }
 
     /// Read from the connections queued as ready; the first complete head is the answer.
     fn advance_ready(&mut self) -> Option<Incoming> {
         while let Some(slot) = self.ready.pop_front() {
-            let Some(pending) = self.pending[slot].as_mut() else {
+            let Some(pending) = self.pending.get_mut(slot) else {
                 continue;
             };
             match pending.advance(&self.limits) {
                 Progress::Waiting => {}
-                Progress::Gone => drop(self.remove(slot)),
+                Progress::Gone => drop(self.pending.remove(slot)),
                 Progress::Refused(answer) => {
-                    let conn = self.remove(slot).watched.into_conn();
+                    let conn = self.pending.remove(slot).watched.into_conn();
                     conn.try_write(answer);
                     conn.close_after_answer(DISCARD_BYTES);
                 }
                 Progress::Complete(head, offer, buffered) => {
-                    let conn = self.remove(slot).watched.into_conn();
+                    let conn = self.pending.remove(slot).watched.into_conn();
                     return Some(Incoming::new(conn, head, offer, buffered, &self.limits));
                 }
             }
@@ -239,17 +235,9 @@ impl Listener {
 
     /// Close every pending connection whose head deadline has passed, unanswered.
     fn expire(&mut self) {
-        while let Some(Reverse((deadline, slot, generation))) = self.deadlines.peek().copied() {
-            let live = self.pending[slot]
-                .as_ref()
-                .is_some_and(|p| p.generation == generation);
-            if live && !deadline.passed() {
-                return;
-            }
-            self.deadlines.pop();
-            if live {
-                drop(self.remove(slot));
-            }
+        let pending = &mut self.pending;
+        while let Some(key) = self.deadlines.pop_passed(|key| pending.contains(key)) {
+            drop(pending.remove(key.slot));
         }
     }
 
@@ -263,17 +251,15 @@ impl Listener {
     fn wait(&mut self, listener: bool, deadline: Option<Deadline>) {
         let now = Deadline::after_ms(0);
         let sweep = self.next_sweep <= now;
-        let mut slots = Vec::with_capacity(self.live);
-        let mut watched = Vec::with_capacity(self.live);
+        let mut slots = Vec::with_capacity(self.pending.len());
+        let mut watched = Vec::with_capacity(self.pending.len());
         let mut cold = false;
-        for (slot, pending) in self.pending.iter().enumerate() {
-            if let Some(p) = pending {
-                if sweep || p.hot_until > now {
-                    slots.push(slot);
-                    watched.push(&p.watched);
-                } else {
-                    cold = true;
-                }
+        for (slot, p) in self.pending.iter() {
+            if sweep || p.hot_until > now {
+                slots.push(slot);
+                watched.push(&p.watched);
+            } else {
+                cold = true;
             }
         }
         let deadline = match (cold, deadline) {
@@ -288,38 +274,18 @@ impl Listener {
         }
     }
 
+    /// Start reading `conn`'s head, under its deadline; its slot.
     fn insert(&mut self, conn: Conn) -> usize {
-        self.generation += 1;
         let deadline = Deadline::after_ms(self.limits.head_timeout_ms);
-        let pending = Pending {
+        let key = self.pending.insert(Pending {
             watched: Watched::new(conn),
             buf: Vec::new(),
             scanner: HeadScanner::new(self.limits.max_head_bytes),
             deadline,
             hot_until: Deadline::after_ms(HOT_MS),
-            generation: self.generation,
-        };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.pending[slot] = Some(pending);
-                slot
-            }
-            None => {
-                self.pending.push(Some(pending));
-                self.pending.len() - 1
-            }
-        };
-        self.live += 1;
-        self.deadlines
-            .push(Reverse((deadline, slot, self.generation)));
-        slot
-    }
-
-    fn remove(&mut self, slot: usize) -> Pending {
-        let pending = self.pending[slot].take().expect("a live slot");
-        self.free.push(slot);
-        self.live -= 1;
-        pending
+        });
+        self.deadlines.push(deadline, key);
+        key.slot
     }
 }
 
