@@ -42,24 +42,24 @@ mod bindings {
 struct Component;
 
 impl wit_client::Guest for Component {
-    type PendingHijack = PendingHijack;
+    type PendingDial = PendingDial;
 
-    fn hijack(
+    fn dial(
         authority: String,
         request: wit_client::Request,
         options: wit_client::Options,
     ) -> Result<(wit::ResponseHead, wit::Hijacked), wit::Error> {
-        let (head, hijacked) = with_request(&authority, request, options, client::blocking_hijack)?;
+        let (head, hijacked) = with_request(&authority, request, options, client::blocking_dial)?;
         Ok((response_out(head), hijacked_out(hijacked)))
     }
 
-    fn start_hijack(
+    fn start_dial(
         authority: String,
         request: wit_client::Request,
         options: wit_client::Options,
-    ) -> Result<wit_client::PendingHijack, wit::Error> {
-        let pending = with_request(&authority, request, options, client::PendingHijack::start)?;
-        Ok(wit_client::PendingHijack::new(PendingHijack(RefCell::new(
+    ) -> Result<wit_client::PendingDial, wit::Error> {
+        let pending = with_request(&authority, request, options, client::PendingDial::start)?;
+        Ok(wit_client::PendingDial::new(PendingDial(RefCell::new(
             pending,
         ))))
     }
@@ -76,7 +76,7 @@ fn with_request<T>(
         &client::DialOptions,
     ) -> Result<T, exchange::Error>,
 ) -> Result<T, wit::Error> {
-    let limits = limits(options.limits)?;
+    let limits = limits(options.limits, None)?;
     let headers = headers_in(request.headers);
     let req = proto::client::UpgradeRequest {
         method: &request.method,
@@ -96,9 +96,9 @@ fn with_request<T>(
     Ok(f(authority, &req, &options)?)
 }
 
-struct PendingHijack(RefCell<client::PendingHijack>);
+struct PendingDial(RefCell<client::PendingDial>);
 
-impl wit_client::GuestPendingHijack for PendingHijack {
+impl wit_client::GuestPendingDial for PendingDial {
     fn subscribe(&self) -> Vec<Pollable> {
         self.0.borrow().subscribe()
     }
@@ -121,9 +121,10 @@ struct Listener(RefCell<server::Listener>);
 impl wit_server::GuestListener for Listener {
     fn bind(
         address: IpSocketAddress,
-        limits: wit::Limits,
+        options: wit_server::ListenOptions,
     ) -> Result<wit_server::Listener, wit::Error> {
-        let listener = server::Listener::blocking_bind(address, self::limits(limits)?)?;
+        let limits = limits(options.limits, options.max_pending_heads)?;
+        let listener = server::Listener::blocking_bind(address, limits)?;
         Ok(wit_server::Listener::new(Listener(RefCell::new(listener))))
     }
 
@@ -131,14 +132,18 @@ impl wit_server::GuestListener for Listener {
         Ok(self.0.borrow().local_address()?)
     }
 
-    fn accept(&self) -> Result<wit_server::Incoming, wit::Error> {
-        let incoming = self.0.borrow_mut().blocking_accept()?;
-        Ok(wit_server::Incoming::new(Incoming(RefCell::new(incoming))))
+    fn accept(&self) -> Result<(wit_server::Incoming, wit_server::Request), wit::Error> {
+        let incoming = self
+            .0
+            .borrow_mut()
+            .blocking_accept()
+            .map_err(accept_error)?;
+        Ok(accepted(incoming))
     }
 
-    fn try_accept(&self) -> Result<wit_server::Incoming, wit::Error> {
-        match self.0.borrow_mut().try_accept()? {
-            Some(incoming) => Ok(wit_server::Incoming::new(Incoming(RefCell::new(incoming)))),
+    fn try_accept(&self) -> Result<(wit_server::Incoming, wit_server::Request), wit::Error> {
+        match self.0.borrow_mut().try_accept().map_err(accept_error)? {
+            Some(incoming) => Ok(accepted(incoming)),
             None => Err(wit::Error::WouldBlock),
         }
     }
@@ -148,32 +153,37 @@ impl wit_server::GuestListener for Listener {
     }
 }
 
-struct Incoming(RefCell<server::Incoming>);
-
-impl wit_server::GuestIncoming for Incoming {
-    fn head(&self) -> wit::RequestHead {
-        let inc = self.0.borrow();
-        let head = inc.head();
-        wit::RequestHead {
+/// An accepted connection as the WIT returns it: the resource, and what was read of it.
+fn accepted(incoming: server::Incoming) -> (wit_server::Incoming, wit_server::Request) {
+    let head = incoming.head();
+    let request = wit_server::Request {
+        head: wit::RequestHead {
             method: head.method.clone(),
             target: head.target.clone(),
             version: head.version,
             headers: headers_out(&head.headers),
+        },
+        remote_address: incoming.remote(),
+        upgrade_protocols: incoming.offered().to_vec(),
+        connect_target: incoming.connect_target().map(str::to_owned),
+    };
+    let incoming = wit_server::Incoming::new(Incoming(RefCell::new(incoming)));
+    (incoming, request)
+}
+
+/// An accept's error: one that passes is `transient`, so that no caller re-derives which.
+fn accept_error(e: exchange::Error) -> wit::Error {
+    match e {
+        exchange::Error::Net(NetError::Socket(code)) if NetError::is_transient_code(code) => {
+            wit::Error::Transient(code)
         }
+        other => other.into(),
     }
+}
 
-    fn remote_address(&self) -> Option<IpSocketAddress> {
-        self.0.borrow().remote()
-    }
+struct Incoming(RefCell<server::Incoming>);
 
-    fn upgrade_protocols(&self) -> Vec<String> {
-        self.0.borrow().offered().to_vec()
-    }
-
-    fn connect_target(&self) -> Option<String> {
-        self.0.borrow().connect_target().map(str::to_owned)
-    }
-
+impl wit_server::GuestIncoming for Incoming {
     fn respond(&self, response: wit::ResponseHead, body: Vec<u8>) -> Result<(), wit::Error> {
         let headers = headers_in(response.headers);
         self.0
@@ -199,12 +209,12 @@ impl wit_server::GuestIncoming for Incoming {
     }
 }
 
-fn limits(l: wit::Limits) -> Result<proto::Limits, wit::Error> {
+fn limits(l: wit::Limits, max_pending_heads: Option<u32>) -> Result<proto::Limits, wit::Error> {
     Ok(proto::Limits::from_options(
         l.max_head_bytes,
         l.max_headers,
         l.head_timeout_ms,
-        l.max_pending_heads,
+        max_pending_heads,
     )?)
 }
 

@@ -7,7 +7,7 @@
 //!
 //! Layers, each with one job:
 //! - `proto`: the sans-IO HTTP/1.1 core, the `hijack-proto` crate (tested natively there);
-//! - `net`: wasi:sockets and wasi:io, no HTTP (wasm32 only);
+//! - `net`: wasi:sockets and wasi:io, no HTTP, the `hijack-net` crate;
 //! - `exchange`: the order of an exchange, `proto` decisions over `net` I/O (wasm32 only);
 //! - `component`: the wit-bindgen glue mapping WIT calls onto `exchange` (wasm32 only);
 //! - `runtime`: what std would give the component, its heap, `cabi_realloc` and a panic
@@ -25,6 +25,8 @@
 extern crate alloc;
 
 #[cfg(target_arch = "wasm32")]
+use hijack_net as net;
+#[cfg(target_arch = "wasm32")]
 use hijack_proto as proto;
 
 #[cfg(target_arch = "wasm32")]
@@ -34,5 +36,3 @@ mod runtime;
 mod component;
 #[cfg(target_arch = "wasm32")]
 mod exchange;
-#[cfg(target_arch = "wasm32")]
-mod net;

@@ -97,15 +97,10 @@ impl Error {
     }
 
     /// Whether an accept failed for a reason that passes (out of descriptors or buffers): the
-    /// listener is intact; back off and accept again, as Go's `http.Server` does. wasmtime 48
-    /// reports EMFILE/ENFILE as `unknown`, which counts (see the WIT's `accept`).
+    /// listener is intact; back off and accept again, as Go's `http.Server` does. The
+    /// component decides which failures those are (the WIT's `transient`).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Hijack(HijackError::Socket(
-                ErrorCode::NewSocketLimit | ErrorCode::OutOfMemory | ErrorCode::Unknown
-            ))
-        )
+        matches!(self, Self::Hijack(HijackError::Transient(_)))
     }
 
     /// Whether the component trapped.
@@ -182,7 +177,12 @@ impl fmt::Display for Describe<'_> {
             E::Dns(code) => write!(f, "name lookup failed: {}", code.name()),
             E::Connect(code) => write!(f, "connect failed: {}", code.name()),
             E::Socket(code) => write!(f, "socket error: {}", code.name()),
-            E::Io(why) => write!(f, "i/o error: {}", first_line(why)),
+            E::Transient(code) => write!(
+                f,
+                "accept failed for now (out of descriptors or buffers): {}",
+                code.name()
+            ),
+            E::Io(why) => write!(f, "i/o error: {why}"),
             E::Timeout => f.write_str("timed out"),
             E::ClosedBeforeHead => {
                 f.write_str("the peer closed the connection before a response head")
@@ -204,9 +204,4 @@ impl fmt::Display for Describe<'_> {
             E::WouldBlock => f.write_str("not done yet: call again when its pollables are ready"),
         }
     }
-}
-
-/// The runtime's descriptions of stream errors are debug strings and may span lines.
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
 }

@@ -53,6 +53,7 @@ mod types;
 pub use bindings::exports::hijack::http::client::{
     Options as ClientOptions, Request as ClientRequest,
 };
+pub use bindings::exports::hijack::http::server::ListenOptions;
 pub use bindings::exports::hijack::http::types::{
     Error as HijackError, Header, Limits, Refusal, RequestHead, ResponseHead,
 };

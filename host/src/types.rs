@@ -4,6 +4,7 @@
 use crate::bindings::exports::hijack::http::client::{
     Options as ClientOptions, Request as ClientRequest,
 };
+use crate::bindings::exports::hijack::http::server::ListenOptions;
 use crate::bindings::exports::hijack::http::types::{Header, Limits};
 
 impl Default for ClientOptions {
@@ -24,8 +25,24 @@ impl Default for Limits {
         Self {
             max_head_bytes: None,
             max_headers: None,
-            max_pending_heads: None,
             head_timeout_ms: None,
+        }
+    }
+}
+
+impl Default for ListenOptions {
+    /// The component's defaults: every head limit's, and 1024 heads read at once.
+    fn default() -> Self {
+        Self::from(Limits::default())
+    }
+}
+
+impl From<Limits> for ListenOptions {
+    /// `limits` on each head, and the default number of heads read at once.
+    fn from(limits: Limits) -> Self {
+        Self {
+            limits,
+            max_pending_heads: None,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The client exchange: dial, send the upgrade request, read responses until a final one,
 //! and hand over only on a validated switch.
 //!
-//! [`PendingHijack`] runs the exchange as steps that never wait (lookup, connect, write, read
-//! the head, read a refusal's first body bytes); [`blocking_hijack`] drives it, waiting on
+//! [`PendingDial`] runs the exchange as steps that never wait (lookup, connect, write, read
+//! the head, read a refusal's first body bytes); [`blocking_dial`] drives it, waiting on
 //! its pollables in between, so the blocking and the pollable forms are one code path.
 
 use super::error::Error;
@@ -35,12 +35,12 @@ pub struct DialOptions {
 }
 
 /// Run the client exchange against `authority`, waiting until it is done.
-pub fn blocking_hijack(
+pub fn blocking_dial(
     authority: &str,
     req: &UpgradeRequest<'_>,
     options: &DialOptions,
 ) -> Result<(ResponseHead, Hijacked), Error> {
-    let mut pending = PendingHijack::start(authority, req, options)?;
+    let mut pending = PendingDial::start(authority, req, options)?;
     // The deadline's pollable is kept while the deadline stays the same (it is the clock's, not
     // a child of the connection): one fewer pollable to make and drop per wait.
     let mut timer: Option<(Deadline, Pollable)> = None;
@@ -111,7 +111,7 @@ enum Stage {
 }
 
 /// A client exchange in progress. Dropping it closes the connection, if one was opened.
-pub struct PendingHijack {
+pub struct PendingDial {
     stage: Stage,
     request: Vec<u8>,
     expect: Expect,
@@ -122,7 +122,7 @@ pub struct PendingHijack {
     head_deadline: Option<Deadline>,
 }
 
-impl PendingHijack {
+impl PendingDial {
     /// Check every caller value and start: nothing is sent and no connection is opened when
     /// one is refused. The name lookup (if the host is not an IP literal) starts here.
     pub fn start(
@@ -163,7 +163,7 @@ impl PendingHijack {
     }
 
     /// Advance as far as possible without waiting. `Ok(None)`: not done, wait on
-    /// [`PendingHijack::subscribe`]. Any other result is the outcome, once; an error closes the
+    /// [`PendingDial::subscribe`]. Any other result is the outcome, once; an error closes the
     /// connection, and calls after the outcome are `invalid-input`.
     pub fn try_finish(&mut self) -> Result<Option<(ResponseHead, Hijacked)>, Error> {
         let stage = core::mem::replace(&mut self.stage, Stage::Done);
@@ -177,7 +177,7 @@ impl PendingHijack {
         }
     }
 
-    /// Fresh pollables, ready when [`PendingHijack::try_finish`] may make progress: the
+    /// Fresh pollables, ready when [`PendingDial::try_finish`] may make progress: the
     /// current step's and its deadline's. Children of the exchange's socket and streams: the
     /// caller drops them before the next `try_finish`.
     pub fn subscribe(&self) -> Vec<Pollable> {

@@ -54,10 +54,17 @@ pub struct Built {
 /// The paths a build script should watch to rebuild the component: its sources, the core
 /// crate's, the WIT and the manifests.
 pub fn watched(root: &Path) -> Vec<PathBuf> {
-    ["src", "crates/hijack-proto", "wit", "Cargo.toml", "Cargo.lock"]
-        .iter()
-        .map(|p| root.join(p))
-        .collect()
+    [
+        "src",
+        "crates/hijack-proto",
+        "crates/hijack-net",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect()
 }
 
 /// Build the component of the workspace at `root` and write it to
@@ -68,7 +75,14 @@ pub fn build_component(root: &Path) -> Result<Built, BuildError> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["build", "-p", "wasi-hijack", "--lib", "--target", "wasm32-wasip2"])
+        .args([
+            "build",
+            "-p",
+            "wasi-hijack",
+            "--lib",
+            "--target",
+            "wasm32-wasip2",
+        ])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir);
     // The outer build's flags, wrappers and target settings are not the component's.

@@ -27,9 +27,15 @@ impl NetError {
     /// `unknown` counts too: every errno a broken listener gives (EBADF, EINVAL, ENOTSOCK,
     /// EPERM) has a code of its own.
     pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Socket(code) if Self::is_transient_code(*code))
+    }
+
+    /// Whether an accept that failed with `code` failed for a reason that passes (see
+    /// [`NetError::is_transient`]).
+    pub fn is_transient_code(code: ErrorCode) -> bool {
         matches!(
-            self,
-            Self::Socket(ErrorCode::NewSocketLimit | ErrorCode::OutOfMemory | ErrorCode::Unknown)
+            code,
+            ErrorCode::NewSocketLimit | ErrorCode::OutOfMemory | ErrorCode::Unknown
         )
     }
 }
@@ -38,7 +44,16 @@ impl From<StreamError> for NetError {
     fn from(e: StreamError) -> Self {
         match e {
             StreamError::Closed => Self::Io("stream closed".into()),
-            StreamError::LastOperationFailed(e) => Self::Io(e.to_debug_string()),
+            // One line: the runtime's description may run over several (a cause chain).
+            StreamError::LastOperationFailed(e) => {
+                let text = e.to_debug_string();
+                let line = text.lines().next().unwrap_or_default().trim();
+                Self::Io(if line.is_empty() {
+                    "i/o error".into()
+                } else {
+                    line.into()
+                })
+            }
         }
     }
 }

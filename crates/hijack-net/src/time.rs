@@ -25,7 +25,8 @@ impl Deadline {
         monotonic_clock::now() >= self.0
     }
 
-    pub(crate) fn subscribe(self) -> Pollable {
+    /// A clock pollable ready once the deadline has passed.
+    pub fn subscribe(self) -> Pollable {
         monotonic_clock::subscribe_instant(self.0)
     }
 }

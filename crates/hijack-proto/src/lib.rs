@@ -12,6 +12,8 @@
 //!   whether a response switched protocols.
 //! - [`server`]: request parsing, offered protocols, and the encoding of answers.
 //! - [`validate`]: checks on caller input, applied before any byte is sent.
+//! - [`parse_authority`]: `host:port` authorities; [`AcceptBackoff`]: Go's pause after a
+//!   transient accept failure.
 //!
 //! ```
 //! use hijack_proto::{HeadScanner, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS};
@@ -34,6 +36,7 @@
 extern crate alloc;
 
 mod authority;
+mod backoff;
 pub mod client;
 mod error;
 mod head;
@@ -45,6 +48,7 @@ pub mod validate;
 pub mod websocket;
 
 pub use authority::{Authority, parse_authority, parse_authority_or};
+pub use backoff::{ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN, AcceptBackoff};
 pub use error::ProtoError;
 pub use head::HeadScanner;
 pub use limits::{

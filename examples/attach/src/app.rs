@@ -1,13 +1,15 @@
 //! The command itself: parse the URL, ask the hijack component to dial, then move bytes.
 
+use std::io::Write;
 use std::process::ExitCode;
 use wasip2::io::poll::poll;
-use wasip2::io::streams::StreamError;
+use wasip2::io::streams::{OutputStream, StreamError};
 use wasip2::sockets::tcp::ShutdownType;
 
 use hijack_guest::client::{self, Options};
+use hijack_guest::proto::parse_authority_or;
 use hijack_guest::types::{Error, Hijacked};
-use hijack_guest::{default_options, describe, docker_attach, write_all};
+use hijack_guest::{default_options, describe, docker_attach};
 
 /// Most bytes moved per read.
 const CHUNK: u64 = 64 * 1024;
@@ -25,7 +27,7 @@ pub fn main() -> ExitCode {
         keepalive_ms: Some(30_000),
         ..default_options()
     };
-    match client::hijack(&authority, &request, options) {
+    match client::dial(&authority, &request, options) {
         Ok((head, conn)) => {
             eprintln!("attach: {} {}", head.status, head.reason);
             match pump(conn) {
@@ -50,14 +52,23 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `http://HOST:PORT[/PATH]` into the authority and the target (the component validates both).
+/// `http://HOST[:PORT][/PATH]` into the authority (the core's rule: port 80 by default) and
+/// the target (the component validates it).
 fn split_url(url: &str) -> Option<(String, String)> {
     let rest = url.strip_prefix("http://")?;
     let (authority, target) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
+    let authority = parse_authority_or(authority, 80).ok()?;
     Some((authority.to_string(), target.to_string()))
+}
+
+/// All of `bytes` to `out`, flushed.
+fn write_all(out: &mut OutputStream, bytes: &[u8]) -> Result<(), String> {
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("writing: {e}"))
 }
 
 /// stdin → connection (EOF half-closes), connection → stdout, both in one thread.
@@ -65,12 +76,12 @@ fn pump(conn: Hijacked) -> Result<(), String> {
     let Hijacked {
         socket,
         input,
-        output,
+        mut output,
         buffered,
     } = conn;
     let stdin = wasip2::cli::stdin::get_stdin();
-    let stdout = wasip2::cli::stdout::get_stdout();
-    write_all(&stdout, &buffered)?;
+    let mut stdout = wasip2::cli::stdout::get_stdout();
+    write_all(&mut stdout, &buffered)?;
     let mut stdin_open = true;
     loop {
         // Pollables are children of their streams: made per wait, dropped before the next.
@@ -81,14 +92,14 @@ fn pump(conn: Hijacked) -> Result<(), String> {
         let ready = poll(&set);
         if ready.contains(&0) {
             match input.read(CHUNK) {
-                Ok(bytes) => write_all(&stdout, &bytes)?,
+                Ok(bytes) => write_all(&mut stdout, &bytes)?,
                 Err(StreamError::Closed) => break,
                 Err(e) => return Err(format!("reading the connection: {e:?}")),
             }
         }
         if ready.contains(&1) {
             match stdin.read(CHUNK) {
-                Ok(bytes) => write_all(&output, &bytes)?,
+                Ok(bytes) => write_all(&mut output, &bytes)?,
                 Err(_) => {
                     stdin_open = false;
                     let _ = socket.shutdown(ShutdownType::Send);

@@ -10,9 +10,10 @@ use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::tcp::TcpSocket;
 
 use hijack_guest::client::{self, Options, Request};
+use hijack_guest::proto::parse_authority;
 use hijack_guest::server::Incoming;
 use hijack_guest::types::{Header, Hijacked, ResponseHead};
-use hijack_guest::{Acceptor, PollSet, default_options, describe};
+use hijack_guest::{Accepted, Acceptor, PollSet, default_options, describe};
 
 const USAGE: &str = "usage: connect-proxy --listen IP:PORT [--via HOST:PORT]";
 
@@ -131,8 +132,8 @@ impl Proxy {
     fn run(&mut self) -> Result<(), String> {
         loop {
             let ready = self.acceptor.accept("connect-proxy");
-            for incoming in ready.map_err(|e| format!("accept failed: {}", describe(&e)))? {
-                self.start(incoming);
+            for accepted in ready.map_err(|e| format!("accept failed: {}", describe(&e)))? {
+                self.start(accepted);
             }
             self.advance_dials();
             self.advance_tunnels();
@@ -141,8 +142,8 @@ impl Proxy {
     }
 
     /// Answer a request: dial a CONNECT's target, refuse anything else.
-    fn start(&mut self, incoming: Incoming) {
-        let Some(target) = incoming.connect_target() else {
+    fn start(&mut self, Accepted { incoming, request }: Accepted) {
+        let Some(target) = request.connect_target else {
             let allow = vec![Header {
                 name: "Allow".into(),
                 value: b"CONNECT".to_vec(),
@@ -157,12 +158,12 @@ impl Proxy {
             return;
         };
         let dial = match &self.via {
-            Some(via) => client::start_hijack(via, &connect_request(&target), options())
+            Some(via) => client::start_dial(via, &connect_request(&target), options())
                 .map(Dial::Via)
                 .map_err(|e| Failure::BadGateway(format!("the next proxy: {}", describe(&e)))),
-            None => match split_authority(&target) {
-                Some((host, port)) => Dial::direct(host, port),
-                None => Err(Failure::BadGateway(format!("bad target: {target}"))),
+            None => match parse_authority(&target) {
+                Ok(authority) => Dial::direct(authority),
+                Err(_) => Err(Failure::BadGateway(format!("bad target: {target}"))),
             },
         };
         match dial {
@@ -304,12 +305,6 @@ fn options() -> Options {
         connect_timeout_ms: Some(10_000),
         ..default_options()
     }
-}
-
-/// `host:port` or `[v6]:port` (the component has checked its shape).
-fn split_authority(target: &str) -> Option<(&str, u16)> {
-    let (host, port) = target.rsplit_once(':')?;
-    Some((host, port.parse().ok()?))
 }
 
 fn refuse(incoming: &Incoming, failure: Failure) {

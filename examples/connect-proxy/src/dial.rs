@@ -1,23 +1,17 @@
-//! Reaching a tunnel's target: directly (name lookup and connect with wasi:sockets, every
-//! step without waiting), or through another CONNECT proxy with the hijack component's
-//! `start-hijack`.
+//! Reaching a tunnel's target: directly (the component's own lookup-then-connect machine,
+//! `hijack_net`'s [`Resolving`] and [`Connecting`], every step without waiting), or through
+//! another CONNECT proxy with the hijack component's `start-dial`.
 
-use hijack_guest::client::PendingHijack;
-use hijack_guest::to_wasi;
+use hijack_guest::client::PendingDial;
+use hijack_guest::net::{Conn, Connecting, Deadline, NetError, Resolving, ready_now};
+use hijack_guest::proto::Authority;
 use hijack_guest::types::Error;
-use wasip2::clocks::monotonic_clock::{self, Instant};
 use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream};
-use wasip2::sockets::instance_network::instance_network;
-use wasip2::sockets::ip_name_lookup::{ResolveAddressStream, resolve_addresses};
-use wasip2::sockets::network::{
-    ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
-};
 use wasip2::sockets::tcp::TcpSocket;
-use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-/// How long a direct dial (lookup and connect) may take.
-const CONNECT_TIMEOUT_NS: u64 = 10_000_000_000;
+/// How long a direct dial (lookup and connect) may take, in milliseconds.
+const CONNECT_TIMEOUT_MS: u64 = 10_000;
 
 /// A connection to the target: socket, streams, and bytes already read from it.
 pub struct Upstream {
@@ -37,22 +31,19 @@ pub enum Failure {
 
 /// A dial in progress.
 pub enum Dial {
-    /// Looking up the target's name.
+    /// Looking up the target's name, then connecting to `port`.
     Resolving {
-        lookup: ResolveAddressStream,
-        found: Vec<IpAddress>,
+        lookup: Resolving,
         port: u16,
-        deadline: Instant,
+        deadline: Deadline,
     },
-    /// Connecting to `addrs` in turn (the last first); `socket` is the attempt under way.
+    /// Connecting to the target's addresses in turn.
     Connecting {
-        addrs: Vec<IpSocketAddress>,
-        socket: Option<TcpSocket>,
-        last: ErrorCode,
-        deadline: Instant,
+        connect: Connecting,
+        deadline: Deadline,
     },
     /// Through another proxy: the hijack component runs the CONNECT exchange.
-    Via(PendingHijack),
+    Via(PendingDial),
 }
 
 /// What a dial may do now.
@@ -64,24 +55,18 @@ pub enum Progress {
 }
 
 impl Dial {
-    /// Start dialing `host:port` directly.
-    pub fn direct(host: &str, port: u16) -> Result<Self, Failure> {
-        let deadline = monotonic_clock::now() + CONNECT_TIMEOUT_NS;
-        let ip = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
-            return Ok(Self::Connecting {
-                addrs: vec![to_wasi(std::net::SocketAddr::new(ip, port))],
-                socket: None,
-                last: ErrorCode::ConnectionRefused,
-                deadline,
-            });
+    /// Start dialing `authority` directly.
+    pub fn direct(authority: Authority<'_>) -> Result<Self, Failure> {
+        let deadline = Deadline::after_ms(CONNECT_TIMEOUT_MS);
+        if let Some(ip) = authority.ip() {
+            let connect =
+                Connecting::start(vec![hijack_guest::net::ip_address(ip)], authority.port);
+            return Ok(Self::Connecting { connect, deadline });
         }
-        let lookup = resolve_addresses(&instance_network(), host)
-            .map_err(|e| Failure::BadGateway(format!("name lookup failed: {}", e.name())))?;
+        let lookup = Resolving::start(authority.host).map_err(failure)?;
         Ok(Self::Resolving {
             lookup,
-            found: Vec::new(),
-            port,
+            port: authority.port,
             deadline,
         })
     }
@@ -92,66 +77,25 @@ impl Dial {
             match self {
                 Self::Resolving {
                     lookup,
-                    found,
                     port,
                     deadline,
-                } => match lookup.resolve_next_address() {
-                    Ok(Some(addr)) => found.push(addr),
-                    Ok(None) if found.is_empty() => {
-                        return failed("name lookup failed: no address".into());
-                    }
-                    Ok(None) => {
-                        let addrs = found.drain(..).rev();
+                } => match lookup.try_finish() {
+                    Ok(Some(addrs)) => {
+                        let connect = Connecting::start(addrs, *port);
                         *self = Self::Connecting {
-                            addrs: addrs.map(|ip| socket_address(ip, *port)).collect(),
-                            socket: None,
-                            last: ErrorCode::ConnectionRefused,
+                            connect,
                             deadline: *deadline,
                         };
                     }
-                    Err(ErrorCode::WouldBlock) => {
-                        return wait(lookup.subscribe(), *deadline);
-                    }
-                    Err(e) => return failed(format!("name lookup failed: {}", e.name())),
+                    Ok(None) => return wait(Some(lookup.subscribe()), *deadline),
+                    Err(e) => return Progress::Failed(failure(e)),
                 },
-                Self::Connecting {
-                    addrs,
-                    socket,
-                    last,
-                    deadline,
-                } => {
-                    if let Some(s) = socket.take() {
-                        match s.finish_connect() {
-                            Ok((input, output)) => {
-                                return Progress::Connected(Upstream {
-                                    socket: s,
-                                    input,
-                                    output,
-                                    early: Vec::new(),
-                                });
-                            }
-                            Err(ErrorCode::WouldBlock) => {
-                                let p = s.subscribe();
-                                *socket = Some(s);
-                                return wait(p, *deadline);
-                            }
-                            Err(e) => *last = e,
-                        }
-                    }
-                    let Some(addr) = addrs.pop() else {
-                        return failed(format!("connect failed: {}", last.name()));
+                Self::Connecting { connect, deadline } => {
+                    return match connect.try_finish() {
+                        Ok(Some(conn)) => Progress::Connected(upstream(conn)),
+                        Ok(None) => wait(connect.subscribe(), *deadline),
+                        Err(e) => Progress::Failed(failure(e)),
                     };
-                    let family = match addr {
-                        IpSocketAddress::Ipv4(_) => IpAddressFamily::Ipv4,
-                        IpSocketAddress::Ipv6(_) => IpAddressFamily::Ipv6,
-                    };
-                    match create_tcp_socket(family).and_then(|s| {
-                        s.start_connect(&instance_network(), addr)?;
-                        Ok(s)
-                    }) {
-                        Ok(s) => *socket = Some(s),
-                        Err(e) => *last = e,
-                    }
                 }
                 Self::Via(pending) => {
                     return match pending.finish() {
@@ -163,11 +107,16 @@ impl Dial {
                         }),
                         Err(Error::WouldBlock) => Progress::Wait(pending.subscribe()),
                         Err(Error::Timeout) => Progress::Failed(Failure::Timeout),
-                        Err(Error::NotSwitched(r)) => failed(format!(
-                            "the next proxy answered {} {}",
-                            r.head.status, r.head.reason
-                        )),
-                        Err(e) => failed(format!("the next proxy: {e:?}")),
+                        Err(Error::NotSwitched(r)) => {
+                            Progress::Failed(Failure::BadGateway(format!(
+                                "the next proxy answered {} {}",
+                                r.head.status, r.head.reason
+                            )))
+                        }
+                        Err(e) => Progress::Failed(Failure::BadGateway(format!(
+                            "the next proxy: {}",
+                            hijack_guest::describe(&e)
+                        ))),
                     };
                 }
             }
@@ -175,27 +124,32 @@ impl Dial {
     }
 }
 
-/// Wait on `p`, or fail once `deadline` has passed (a clock pollable wakes the proxy then).
-fn wait(p: Pollable, deadline: Instant) -> Progress {
-    if monotonic_clock::now() >= deadline {
+/// Wait on `step` (or at once, when the step has no pollable yet), or fail once `deadline`
+/// has passed (its clock pollable wakes the proxy then).
+fn wait(step: Option<Pollable>, deadline: Deadline) -> Progress {
+    if deadline.passed() {
         return Progress::Failed(Failure::Timeout);
     }
-    Progress::Wait(vec![p, monotonic_clock::subscribe_instant(deadline)])
+    Progress::Wait(vec![step.unwrap_or_else(ready_now), deadline.subscribe()])
 }
 
-fn failed(why: String) -> Progress {
-    Progress::Failed(Failure::BadGateway(why))
+fn upstream(conn: Conn) -> Upstream {
+    let (socket, input, output) = conn.into_parts();
+    Upstream {
+        socket,
+        input,
+        output,
+        early: Vec::new(),
+    }
 }
 
-/// `addr:port` as wasi:sockets has it.
-fn socket_address(addr: IpAddress, port: u16) -> IpSocketAddress {
-    match addr {
-        IpAddress::Ipv4(address) => IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address }),
-        IpAddress::Ipv6(address) => IpSocketAddress::Ipv6(Ipv6SocketAddress {
-            port,
-            address,
-            flow_info: 0,
-            scope_id: 0,
-        }),
+/// The proxy's answer to a failed lookup or connect.
+fn failure(e: NetError) -> Failure {
+    match e {
+        NetError::Dns(code) => Failure::BadGateway(format!("name lookup failed: {}", code.name())),
+        NetError::Connect(code) => Failure::BadGateway(format!("connect failed: {}", code.name())),
+        NetError::Socket(code) => Failure::BadGateway(format!("socket error: {}", code.name())),
+        NetError::Io(why) => Failure::BadGateway(format!("i/o error: {why}")),
+        NetError::Timeout => Failure::Timeout,
     }
 }

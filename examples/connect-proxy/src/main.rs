@@ -3,7 +3,7 @@
 //! with it by `wac plug`).
 //!
 //! It accepts with the server's `try-accept`, dials the tunnel's target (directly with
-//! wasi:sockets, or through another CONNECT proxy with the client's `start-hijack` when
+//! wasi:sockets, or through another CONNECT proxy with the client's `start-dial` when
 //! `--via` is given), answers `200` with `tunnel` once the target is reached (`502`/`504`
 //! when it is not), and moves bytes both ways with `output-stream.splice` — bytes that came
 //! early first, each half-close passed on. Everything — accepts, dials, every tunnel — waits

@@ -10,9 +10,10 @@ use wasip2::sockets::tcp::ShutdownType;
 
 use crate::route::{self, Route};
 
+use hijack_guest::client;
 use hijack_guest::types::{Error, Hijacked, ResponseHead};
-use hijack_guest::{client, write_all};
 use hijack_guest::{default_options, docker_attach};
+use std::io::Write;
 
 /// `content-type` of the one-line answers.
 const TEXT: (&str, &str) = ("content-type", "text/plain; charset=utf-8");
@@ -49,7 +50,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Edge {
 fn attach(authority: &str, target: String, out: ResponseOutparam) {
     let request = docker_attach(target);
     let options = default_options();
-    match client::hijack(authority, &request, options) {
+    match client::dial(authority, &request, options) {
         Ok((_head, conn)) => stream(conn, out),
         Err(e) => {
             let (status, text) = failure(authority, &e);
@@ -86,7 +87,10 @@ fn failure(authority: &str, e: &Error) -> (u16, String) {
             )
         }
         Error::Dns(code) => format!("looking up {upstream} failed: {}", code.name()),
-        Error::Socket(code) => format!("a socket for {upstream} failed: {}", code.name()),
+        // `transient` comes from accepting only; a client never sees it.
+        Error::Socket(code) | Error::Transient(code) => {
+            format!("a socket for {upstream} failed: {}", code.name())
+        }
         Error::Io(why) => format!("talking to {upstream} failed: {why}"),
         Error::Timeout => format!("{upstream} did not connect or answer in time"),
         Error::ClosedBeforeHead => format!("{upstream} closed the connection without answering"),
@@ -96,7 +100,7 @@ fn failure(authority: &str, e: &Error) -> (u16, String) {
         Error::HeadTooLarge => format!("{upstream} answered with a head too large"),
         Error::TooManyHeaders => format!("{upstream} answered with too many header fields"),
         Error::MalformedHead(why) => format!("{upstream} answered with a malformed head: {why}"),
-        // Only the non-blocking calls return it; the blocking `hijack` waits instead.
+        // Only the non-blocking calls return it; the blocking `dial` waits instead.
         Error::WouldBlock => format!("hijacking {upstream} did not complete"),
     };
     (502, text)
@@ -178,16 +182,23 @@ fn start(out: ResponseOutparam, status: u16, fields: &[(&str, &str)]) -> Option<
 /// may follow). Every write is flushed before it returns.
 fn write_body(
     body: &OutgoingBody,
-    fill: impl FnOnce(&OutputStream) -> Result<(), String>,
+    fill: impl FnOnce(&mut OutputStream) -> Result<(), String>,
 ) -> Result<(), String> {
-    let to_client = body
+    let mut to_client = body
         .write()
         .map_err(|()| "the response body has no stream".to_string())?;
-    fill(&to_client)
+    fill(&mut to_client)
+}
+
+/// All of `bytes` to `out`, flushed.
+fn write_all(out: &mut OutputStream, bytes: &[u8]) -> Result<(), String> {
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("writing: {e}"))
 }
 
 /// `input` to `out` until `input` closes; `out` closing first is an error.
-fn copy(input: &InputStream, out: &OutputStream) -> Result<(), String> {
+fn copy(input: &InputStream, out: &mut OutputStream) -> Result<(), String> {
     loop {
         match input.blocking_read(64 * 1024) {
             Ok(bytes) => write_all(out, &bytes)?,

@@ -61,22 +61,23 @@ fn attach_query(query: &str) -> Result<(String, String), String> {
     Ok((authority, target.unwrap_or_else(|| "/".into())))
 }
 
-/// Decode `%XX` escapes (`+` stays a `+`); the result must be UTF-8.
+/// Decode `%XX` escapes (`+` stays a `+`); the result must be UTF-8. A `%` not followed by
+/// two hex digits is refused, as Go's `url.QueryUnescape` does (the URL standard would keep it
+/// as it is, and a value that means something else than it says is worse than an error).
 pub fn percent_decode(s: &str) -> Result<String, String> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    let hex = |b: Option<u8>| b.and_then(|b| char::from(b).to_digit(16));
-    while let Some(b) = bytes.next() {
-        if b != b'%' {
-            out.push(b);
-            continue;
-        }
-        match (hex(bytes.next()), hex(bytes.next())) {
-            (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
-            _ => return Err("a '%' not followed by two hex digits".into()),
-        }
+    let escapes_ok = s.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return Err("a '%' not followed by two hex digits".into());
     }
-    String::from_utf8(out).map_err(|_| "not UTF-8 once percent-decoded".into())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| "not UTF-8 once percent-decoded".into())
 }
 
 /// `text` as one line of a `text/plain` body: control and bidirectional-formatting characters

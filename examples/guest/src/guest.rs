@@ -1,7 +1,6 @@
 //! The wasm32 side of the crate.
 
-use std::net::{IpAddr, SocketAddr};
-use wasip2::sockets::network::{ErrorCode, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress};
+use wasip2::sockets::network::ErrorCode;
 
 /// The generated bindings to `hijack:http/{types,client,server}`.
 #[allow(missing_docs, unsafe_code)]
@@ -10,8 +9,8 @@ mod bindings {
         inline: r#"
             package hijack:guest;
             world guest {
-                import hijack:http/client@0.1.0;
-                import hijack:http/server@0.1.0;
+                import hijack:http/client@0.2.0;
+                import hijack:http/server@0.2.0;
             }
         "#,
         path: "../../wit",
@@ -22,26 +21,20 @@ mod bindings {
             "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
             "wasi:sockets/network@0.2.12": wasip2::sockets::network,
             "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
-            "hijack:http/types@0.1.0": generate,
-            "hijack:http/client@0.1.0": generate,
-            "hijack:http/server@0.1.0": generate,
+            "hijack:http/types@0.2.0": generate,
+            "hijack:http/client@0.2.0": generate,
+            "hijack:http/server@0.2.0": generate,
         },
     });
 }
 
-pub use crate::accept::Acceptor;
+pub use crate::accept::{Accepted, Acceptor};
 pub use crate::pollset::PollSet;
 pub use bindings::hijack::http::{client, server, types};
-
-/// All of `bytes` to `out`, in the pieces `blocking-write-and-flush` takes (4096 bytes at
-/// most), each flushed before the next.
-pub fn write_all(out: &wasip2::io::streams::OutputStream, bytes: &[u8]) -> Result<(), String> {
-    for piece in bytes.chunks(4096) {
-        out.blocking_write_and_flush(piece)
-            .map_err(|e| format!("writing: {e:?}"))?;
-    }
-    Ok(())
-}
+/// The WASI layer the component itself uses: address conversion, lookup-then-connect.
+pub use hijack_net as net;
+/// The sans-IO core the component itself uses: authorities, Go's accept back-off.
+pub use hijack_proto as proto;
 
 /// Limits with every field at the component's default.
 pub fn default_limits() -> types::Limits {
@@ -49,6 +42,13 @@ pub fn default_limits() -> types::Limits {
         max_head_bytes: None,
         max_headers: None,
         head_timeout_ms: None,
+    }
+}
+
+/// Listener options with every field at the component's default.
+pub fn default_listen_options() -> server::ListenOptions {
+    server::ListenOptions {
+        limits: default_limits(),
         max_pending_heads: None,
     }
 }
@@ -75,52 +75,6 @@ pub fn docker_attach(target: String) -> client::Request {
     }
 }
 
-/// `std`'s socket address as wasi:sockets has it.
-pub fn to_wasi(addr: SocketAddr) -> IpSocketAddress {
-    match addr.ip() {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            IpSocketAddress::Ipv4(Ipv4SocketAddress {
-                port: addr.port(),
-                address: (a, b, c, d),
-            })
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, d, e, f, g, h] = v6.segments();
-            IpSocketAddress::Ipv6(Ipv6SocketAddress {
-                port: addr.port(),
-                address: (a, b, c, d, e, f, g, h),
-                flow_info: 0,
-                scope_id: 0,
-            })
-        }
-    }
-}
-
-/// A wasi:sockets address as `std` has it (prints as `IP:PORT`, IPv6 in brackets).
-pub fn to_std(addr: IpSocketAddress) -> SocketAddr {
-    match addr {
-        IpSocketAddress::Ipv4(a) => {
-            let (x, y, z, w) = a.address;
-            SocketAddr::from(([x, y, z, w], a.port))
-        }
-        IpSocketAddress::Ipv6(a) => {
-            let (p, q, r, s, t, u, v, w) = a.address;
-            SocketAddr::from(([p, q, r, s, t, u, v, w], a.port))
-        }
-    }
-}
-
-/// Whether an accept failure passes (out of descriptors or buffers): back off and go on.
-pub fn is_transient(e: &types::Error) -> bool {
-    matches!(
-        e,
-        types::Error::Socket(
-            ErrorCode::NewSocketLimit | ErrorCode::OutOfMemory | ErrorCode::Unknown
-        )
-    )
-}
-
 /// One line for the component's error; an access denial says which grant is missing.
 pub fn describe(e: &types::Error) -> String {
     use types::Error as E;
@@ -131,10 +85,14 @@ pub fn describe(e: &types::Error) -> String {
              run with `wasmtime run -S inherit-network`)"
             .into(),
         E::Socket(code) => format!("socket error: {}", code.name()),
+        E::Transient(code) => format!(
+            "accept failed for now (out of descriptors or buffers): {}",
+            code.name()
+        ),
         E::Connect(code) => format!("connect failed: {}", code.name()),
         E::Dns(code) => format!("name lookup failed: {}", code.name()),
         E::InvalidInput(why) => format!("invalid input: {why}"),
-        E::Io(why) => format!("i/o error: {}", why.lines().next().unwrap_or_default()),
+        E::Io(why) => format!("i/o error: {why}"),
         E::Timeout => "timed out".into(),
         E::ClosedBeforeHead => "the peer closed the connection before a response head".into(),
         E::ClosedInsideHead => "the peer closed the connection inside a head".into(),

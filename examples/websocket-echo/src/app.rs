@@ -2,9 +2,8 @@
 //! them in one `poll`.
 
 use crate::conn::Conn;
-use hijack_guest::server::Incoming;
 use hijack_guest::types::{Header, ResponseHead};
-use hijack_guest::{Acceptor, PollSet, describe};
+use hijack_guest::{Accepted, Acceptor, PollSet, describe};
 use std::io::Write;
 use std::process::ExitCode;
 use tungstenite::protocol::Role;
@@ -72,8 +71,8 @@ pub fn main() -> ExitCode {
 }
 
 /// Switch a WebSocket request; answer anything else `426` and close.
-fn handshake(incoming: Incoming) -> Option<Client> {
-    let offered = incoming.upgrade_protocols();
+fn handshake(Accepted { incoming, request }: Accepted) -> Option<Client> {
+    let offered = request.upgrade_protocols;
     if !offered.iter().any(|p| p.eq_ignore_ascii_case("websocket")) {
         let head = ResponseHead {
             status: 426,

@@ -2,9 +2,7 @@
 //! target, protocol and authority that could break or smuggle the framing, the authorities
 //! that work (`parse_authority`), and a round trip through the server parser.
 
-use hijack_proto::client::{
-    UpgradeRequest, encode_request, encode_request_with, websocket_fields,
-};
+use hijack_proto::client::{UpgradeRequest, encode_request, encode_request_with, websocket_fields};
 use hijack_proto::server::{parse_request, upgrade_protocols};
 use hijack_proto::{Authority, DEFAULT_MAX_HEADERS, Header, RequestHead, parse_authority};
 

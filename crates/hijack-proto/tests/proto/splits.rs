@@ -5,13 +5,11 @@
 
 use std::iter;
 
-use proptest::prelude::*;
-use proptest::sample::{Index, select};
 use hijack_proto::client::parse_response;
 use hijack_proto::server::parse_request;
-use hijack_proto::{
-    DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError,
-};
+use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError};
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
 
 use crate::support::{Kind, httparse_end, scan_once};
 
