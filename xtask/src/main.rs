@@ -44,7 +44,14 @@ fn examples(root: &Path) -> Result<()> {
     let target_dir = root.join("target/examples");
     let examples = list(&manifest)?;
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "-q", "--release", "--workspace", "--target", "wasm32-wasip2"])
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "--workspace",
+            "--target",
+            "wasm32-wasip2",
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -59,15 +66,15 @@ fn examples(root: &Path) -> Result<()> {
     }
     let out = root.join("target/composed");
     std::fs::create_dir_all(&out)?;
-    let library = std::fs::read(&built.path)
-        .with_context(|| format!("read {}", built.path.display()))?;
+    let library =
+        std::fs::read(&built.path).with_context(|| format!("read {}", built.path.display()))?;
     std::fs::write(out.join("hijack.wasm"), &library)?;
     for example in &examples {
         let app_path = target_dir
             .join("wasm32-wasip2/release")
             .join(format!("{}.wasm", example.file));
-        let app = std::fs::read(&app_path)
-            .with_context(|| format!("read {}", app_path.display()))?;
+        let app =
+            std::fs::read(&app_path).with_context(|| format!("read {}", app_path.display()))?;
         let composed = plug(&app, &library)
             .with_context(|| format!("compose {} with the component", example.name))?;
         std::fs::write(out.join(format!("{}.wasm", example.name)), composed)?;
@@ -84,7 +91,13 @@ fn examples(root: &Path) -> Result<()> {
 /// The examples of the workspace at `manifest`: each member's `bin` or `cdylib` target.
 fn list(manifest: &Path) -> Result<Vec<Example>> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .output()
         .context("run cargo metadata")?;
