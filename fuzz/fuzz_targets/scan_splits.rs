@@ -1,7 +1,8 @@
 //! `HeadScanner` fed at fuzzer-chosen split points agrees with one scan of the whole buffer:
 //! the same end offset or the same error, at every boundary; `room()` bounds a read loop that
-//! always ends in a decision; `reset()` forgets everything. A reference scanner written
-//! independently of the core is the oracle for all of it.
+//! always ends in a decision; `reset()` forgets everything. The reference scanner written
+//! independently of the core (`fuzz_support::reference_scan`, shared with the proto tests) is
+//! the oracle for all of it.
 //!
 //! Input: `[cap] [cap byte] [n] n × [u16 cut, big-endian] buffer…`. An even first byte takes
 //! the default cap (64 KiB), an odd one the cap in the second byte (0..=255), so the cap's
@@ -9,30 +10,9 @@
 
 #![no_main]
 
+use fuzz_support::reference_scan as reference;
+use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner};
 use libfuzzer_sys::fuzz_target;
-use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner, ProtoError};
-
-type Answer = Result<Option<usize>, ProtoError>;
-
-/// Where a head ends, as RFC 9112 §2.2 reads: skip leading CR/LF, then the first LF followed by
-/// LF or CRLF; the cap applies to the end, or to the whole buffer when there is none.
-fn reference(buf: &[u8], max: usize) -> Answer {
-    let lead = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
-    let end = (lead..buf.len()).find_map(|i| match &buf[i..] {
-        [b'\n', b'\n', ..] => Some(i + 2),
-        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
-        _ => None,
-    });
-    match end {
-        Some(end) if end <= max => Ok(Some(end)),
-        Some(_) => Err(ProtoError::HeadTooLarge),
-        None if buf.len() > max => Err(ProtoError::HeadTooLarge),
-        None => Ok(None),
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let [mode, cap, n, rest @ ..] = data else {

@@ -6,6 +6,12 @@
 //! API takes can be written, and the seeds stay readable (`printf 'GET\xff/x\xfftcp'`). The
 //! targets that read a head take the bytes after it (the tail) as such fields.
 
+// The reference head scanner has one home, in the proto tests; the fuzz targets use it from
+// there.
+#[path = "../../crates/hijack-proto/tests/proto/reference.rs"]
+mod reference;
+pub use reference::reference_scan;
+
 use hijack_proto::client::parse_response;
 use hijack_proto::{DEFAULT_MAX_HEADERS, HeadScanner, Header, ProtoError, ResponseHead};
 

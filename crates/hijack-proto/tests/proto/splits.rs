@@ -11,27 +11,8 @@ use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS, HeadScanner, Hea
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 
+use crate::reference::reference_scan;
 use crate::support::{Kind, httparse_end, scan_once};
-
-/// Where a head ends, written independently of the scanner: skip leading CR/LF, then the first
-/// LF followed by LF or by CRLF; the cap applies to the end, or to the buffer without one.
-fn reference_scan(buf: &[u8], max: usize) -> Result<Option<usize>, ProtoError> {
-    let lead = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
-    let end = (lead..buf.len()).find_map(|i| match &buf[i..] {
-        [b'\n', b'\n', ..] => Some(i + 2),
-        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
-        _ => None,
-    });
-    match end {
-        Some(end) if end <= max => Ok(Some(end)),
-        Some(_) => Err(ProtoError::HeadTooLarge),
-        None if buf.len() > max => Err(ProtoError::HeadTooLarge),
-        None => Ok(None),
-    }
-}
 
 /// Ascending, distinct read boundaries inside `0..=len`.
 fn boundaries(cuts: &[Index], len: usize) -> Vec<usize> {
