@@ -2,7 +2,7 @@
 //!
 //! WASI types come from `wasmtime_wasi::p2::bindings`, so the `input-stream` and
 //! `output-stream` the component returns are the resources wasmtime-wasi keeps in the store's
-//! table; `tcp-socket` is the host's own (`sockets.rs`), from the `sockets` bindings below.
+//! table; `tcp-socket` is the host's own (`sockets/`), from the `sockets` bindings below.
 
 #![allow(missing_docs)]
 
@@ -17,8 +17,10 @@ wasmtime::component::bindgen!({
     },
 });
 
-/// `wasi:sockets/tcp` and `tcp-create-socket`, implemented by the host (`sockets.rs`) over
-/// wasmtime-wasi's streams, pollables and `network`.
+/// `wasi:sockets/tcp` and `tcp-create-socket`, implemented by the host (`sockets/`) over
+/// wasmtime-wasi's streams, pollables and `network`. `error-code` is trappable, as
+/// wasmtime-wasi has it: the host functions return a `SocketError`, which is either the
+/// code for the component or a trap.
 pub mod sockets {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -27,6 +29,9 @@ pub mod sockets {
             import wasi:sockets/tcp-create-socket@0.2.12;
         ",
         imports: { default: trappable },
+        trappable_error_type: {
+            "wasi:sockets/network.error-code" => wasmtime_wasi::p2::SocketError,
+        },
         with: {
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:sockets/network": wasmtime_wasi::p2::bindings::sockets::network,

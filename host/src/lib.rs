@@ -11,8 +11,8 @@
 //! - [`Runtime`] (`runtime.rs`): the engine and the compiled component, built with
 //!   [`RuntimeBuilder`] to take instances from wasmtime's pooling allocator or to reuse a
 //!   compile from a cache directory; [`NetPolicy`] (`policy.rs`): what each instance may
-//!   reach; `sockets.rs`: the host's own
-//!   `wasi:sockets/tcp`, so that the host takes the native socket back at the handoff.
+//!   reach; `sockets/`: the host's own `wasi:sockets/tcp` (a fork of wasmtime-wasi's), so
+//!   that the host takes the native socket back at the handoff.
 //! - [`Instance`] (`instance.rs`): the calls into one instance, and the [`Listener`] and
 //!   [`Incoming`] handles it gives out (dropping one releases it).
 //! - [`HijackedStream`] (`stream.rs`): the connection after the handoff; [`stdcopy`]: Docker's
@@ -60,6 +60,8 @@ pub use bindings::exports::hijack::http::types::{
 pub use error::{Error, RuntimeError, describe};
 pub use instance::{Incoming, Instance, Listener};
 pub use policy::NetPolicy;
+#[doc(hidden)]
+pub use runtime::add_tcp_to_linker;
 pub use runtime::{COMPONENT, Runtime, RuntimeBuilder, State, default_cache_dir};
 pub use stream::{HijackedReader, HijackedStream, HijackedWriter};
 pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
