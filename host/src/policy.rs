@@ -50,7 +50,7 @@ impl NetPolicy {
     }
 
     /// The check run for every socket address the component uses (by the host's own TCP in
-    /// `sockets.rs`, and by wasmtime-wasi for the rest of its sockets).
+    /// `sockets/`, and by wasmtime-wasi for the rest of its sockets).
     pub fn allows(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
         let listen_match =
             |l: &SocketAddr| l.ip() == addr.ip() && (l.port() == 0 || l.port() == addr.port());

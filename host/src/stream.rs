@@ -1,6 +1,6 @@
 //! The handed-over connection as a native stream: the bytes the component had buffered come
 //! first (hyper's `Rewind`), then the socket itself — the host's own `wasi:sockets/tcp`
-//! (`sockets.rs`) gives the tokio `TcpStream` back at the handoff, so after it no byte passes
+//! (`sockets/`) gives the tokio `TcpStream` back at the handoff, so after it no byte passes
 //! through WASI or the guest.
 //!
 //! The stream needs neither the store nor the guest: it can live in its own task while the
