@@ -16,12 +16,67 @@ use crate::bindings::exports::hijack::http::types::{
 };
 use crate::bindings::exports::hijack::http::{client, server};
 use crate::error::Error;
-use crate::runtime::{Exports, State};
+use crate::policy::NetPolicy;
+use crate::sockets;
 use crate::stream::HijackedStream;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
-use wasmtime::component::ResourceAny;
+use wasmtime::component::{InstancePre, ResourceAny, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The store's data: the WASI context, the resource table and the instance's grants.
+pub struct State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    policy: Arc<NetPolicy>,
+}
+
+impl State {
+    /// An instance's data before its first call: `ctx` and the grants it was built from.
+    pub(crate) fn new(ctx: WasiCtx, policy: Arc<NetPolicy>) -> Self {
+        Self {
+            ctx,
+            table: ResourceTable::new(),
+            policy,
+        }
+    }
+
+    /// The view the host's own TCP (`sockets.rs`) works on: the table and the grants.
+    pub(crate) fn tcp(&mut self) -> sockets::TcpView<'_> {
+        sockets::TcpView {
+            table: &mut self.table,
+            policy: &self.policy,
+        }
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Where each exported function sits in the component, found once at link time and shared by
+/// every instance; an [`Instance`] loads an interface's functions from these when it first
+/// calls one.
+pub(crate) struct Exports {
+    client: client::GuestIndices,
+    server: server::GuestIndices,
+}
+
+impl Exports {
+    /// Find the exports in a linked component.
+    pub(crate) fn new(pre: &InstancePre<State>) -> wasmtime::Result<Self> {
+        Ok(Self {
+            client: client::GuestIndices::new(pre)?,
+            server: server::GuestIndices::new(pre)?,
+        })
+    }
+}
 
 /// Handles dropped by their owner, waiting to be released in the store.
 type Dropped = Arc<Mutex<Vec<ResourceAny>>>;
