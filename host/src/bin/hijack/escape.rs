@@ -2,10 +2,12 @@
 //! value, a refused response's body.
 //!
 //! Nothing that could steer the terminal or hide what is shown passes: ESC and every other
-//! control byte, C1 controls, bidi controls (Trojan Source) and the other invisible format
-//! characters are written as escapes, as are bytes that are not UTF-8. Printable ASCII and the
-//! rest of valid UTF-8 pass unchanged. The escapes are `\xNN` for a byte (C0, DEL, or a byte of
-//! invalid UTF-8), `\u{XXXX}` for a code point, and `\n`, `\r`, `\t` for those three.
+//! control byte, C1 controls, bidi controls (Trojan Source), the other invisible format
+//! characters and separators are written as escapes, as are bytes that are not UTF-8. Printable
+//! ASCII and printable UTF-8 pass unchanged. What counts as printable is std's rule, the one
+//! behind `{:?}` (`str::escape_debug`): not a control, format, separator, private-use or
+//! unassigned code point. The escapes are `\xNN` for a byte (C0, DEL, or a byte of invalid
+//! UTF-8), `\u{XXXX}` for a code point, and `\n`, `\r`, `\t` for those three.
 //!
 //! This module only escapes: it does not truncate, decide what to show, or write anywhere.
 //! A backslash passes as it is, so an escape in the output may also be literal input text.
@@ -35,13 +37,15 @@ fn escape_with(bytes: &[u8], multiline: bool) -> String {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
+                // Printable ASCII, quotes and backslash included: Debug escapes those for Rust's
+                // literal syntax, which a terminal does not need.
                 ' '..='~' => out.push(c),
                 // C0 and DEL (ESC among them): as the byte.
                 '\0'..='\u{7f}' => push_byte(&mut out, c as u8),
-                c if c.is_control() || is_hidden(c) => {
+                c if is_printable(c) => out.push(c),
+                c => {
                     let _ = write!(out, "\\u{{{:04X}}}", u32::from(c));
                 }
-                c => out.push(c),
             }
         }
         for &byte in chunk.invalid() {
@@ -55,36 +59,22 @@ fn push_byte(out: &mut String, byte: u8) {
     let _ = write!(out, "\\x{byte:02X}");
 }
 
-/// Format characters (Unicode category Cf: bidi controls, zero-width characters, tags and
-/// the like) and the line and paragraph separators: invisible, or able to reorder or hide
-/// what surrounds them.
-fn is_hidden(c: char) -> bool {
-    const HIDDEN: &[(u32, u32)] = &[
-        (0x00AD, 0x00AD),   // soft hyphen
-        (0x0600, 0x0605),   // Arabic number signs
-        (0x061C, 0x061C),   // Arabic letter mark (bidi)
-        (0x06DD, 0x06DD),   // Arabic end of ayah
-        (0x070F, 0x070F),   // Syriac abbreviation mark
-        (0x0890, 0x0891),   // Arabic pound and piastre marks above
-        (0x08E2, 0x08E2),   // Arabic disputed end of ayah
-        (0x180E, 0x180E),   // Mongolian vowel separator
-        (0x200B, 0x200F),   // zero-width space, non-joiner, joiner; LRM, RLM (bidi)
-        (0x2028, 0x2029),   // line and paragraph separators
-        (0x202A, 0x202E),   // LRE, RLE, PDF, LRO, RLO (bidi)
-        (0x2060, 0x2064),   // word joiner, invisible operators
-        (0x2066, 0x206F),   // LRI, RLI, FSI, PDI (bidi); deprecated format characters
-        (0xFEFF, 0xFEFF),   // zero-width no-break space (BOM)
-        (0xFFF9, 0xFFFB),   // interlinear annotation
-        (0x110BD, 0x110BD), // Kaithi number sign
-        (0x110CD, 0x110CD), // Kaithi number sign above
-        (0x13430, 0x1343F), // Egyptian hieroglyph format controls
-        (0x1BCA0, 0x1BCA3), // shorthand format controls
-        (0x1D173, 0x1D17A), // musical symbol format controls
-        (0xE0001, 0xE0001), // language tag
-        (0xE0020, 0xE007F), // tag characters
-    ];
-    let c = u32::from(c);
-    HIDDEN.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+/// Whether std's Debug escaping leaves `c` as it is when it follows other text.
+///
+/// Unicode's tables live in std, so they follow its Unicode version and cover every format
+/// character (bidi controls, zero-width characters, tags), separator and C1 control without a
+/// list of our own. `char::escape_debug` alone would also escape every combining mark (a
+/// grapheme extender: the accent of a decomposed "é", a virama, an emoji variation selector),
+/// mangling ordinary text; `str::escape_debug` escapes one only at the start of a string, where
+/// it has nothing to combine with. So `c` is judged as the second char of a string after a
+/// space: one char of output for the space, one for `c` if it passes.
+fn is_printable(c: char) -> bool {
+    let mut buf = [b' '; 5];
+    let len = 1 + c.encode_utf8(&mut buf[1..]).len();
+    let Ok(text) = str::from_utf8(&buf[..len]) else {
+        return false;
+    };
+    text.escape_debug().count() == 2
 }
 
 #[cfg(test)]
@@ -99,6 +89,9 @@ mod tests {
             "Switching Protocols",
             "a \\ backslash, \"quotes\", 'and' ~{}|",
             "héllo wörld, 日本語, Ελληνικά, עברית, 🙂",
+            // Combining marks after their base: a decomposed é, a virama, an emoji variation
+            // selector and a skin tone.
+            "he\u{301}llo, हिन्दी, ❤\u{FE0F}, 👍\u{1F3FD}",
         ] {
             assert_eq!(escape(text.as_bytes()), text);
             assert_eq!(escape_multiline(text.as_bytes()), text);
@@ -192,6 +185,16 @@ mod tests {
         assert_eq!(
             escape(text.as_bytes()),
             "zero\\u{200B}width\\u{FEFF}bom\\u{00AD}shy\\u{E0041}tag"
+        );
+    }
+
+    #[test]
+    fn lookalike_spaces_and_private_use_are_escaped() {
+        // Not a plain space: no-break, ideographic, narrow no-break; then a private-use code
+        // point, which shows as whatever the terminal's font puts there.
+        assert_eq!(
+            escape("a\u{A0}b\u{3000}c\u{202F}d\u{E000}".as_bytes()),
+            "a\\u{00A0}b\\u{3000}c\\u{202F}d\\u{E000}"
         );
     }
 
