@@ -1,72 +1,24 @@
-//! Command-line parsing with clap (no HTTP here: a URL is split into authority and target only).
+//! Command-line parsing with clap: the structs clap fills are the commands the rest of the
+//! binary runs, each option declared once, on the command that takes it.
 //!
-//! clap's structs are private to this file; [`parse`] turns them into [`Command`], the data the
-//! rest of the binary consumes.
+//! No I/O and no HTTP here: a URL is only split into authority and target, by the core's rule
+//! for authorities; what a request means is the component's business.
 
 use anyhow::Context;
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand};
-use std::net::SocketAddr;
 use hijack_proto::{Authority, parse_authority_or};
-
-/// What to run.
-pub enum Command {
-    Dial(Dial),
-    Serve(Serve),
-    Demo,
-}
-
-/// `hijack dial`.
-pub struct Dial {
-    pub host: String,
-    pub port: u16,
-    pub target: String,
-    pub method: String,
-    pub headers: Vec<(String, String)>,
-    pub data: Option<String>,
-    pub upgrade: String,
-    pub head_timeout_ms: Option<u64>,
-    pub max_head_bytes: Option<u32>,
-    pub connect_timeout_ms: Option<u64>,
-    pub keepalive_ms: Option<u64>,
-    pub allow_200: bool,
-    pub stdcopy: bool,
-}
-
-impl Dial {
-    /// `host:port`, with brackets around an IPv6 literal.
-    pub fn authority(&self) -> String {
-        Authority {
-            host: &self.host,
-            port: self.port,
-        }
-        .to_string()
-    }
-}
-
-/// What `serve` does with a hijacked connection.
-pub enum Action {
-    Echo,
-    Exec(Vec<String>),
-}
-
-/// `hijack serve`.
-pub struct Serve {
-    pub listen: SocketAddr,
-    pub upgrades: Vec<String>,
-    pub action: Action,
-    pub head_timeout_ms: Option<u64>,
-    pub max_head_bytes: Option<u32>,
-}
+use std::net::SocketAddr;
 
 /// Parse the process's arguments. `--help`, `--version` and usage errors are answered by clap,
 /// which exits: 0 after help or the version, 2 after a usage error.
 pub fn parse() -> Command {
-    // No arguments at all: the help, on stdout, exit 0 (as before clap).
+    // No arguments at all: the help, on stdout, exit 0. A bare `hijack` is someone asking what
+    // it does, not a usage error.
     if std::env::args_os().len() <= 1 {
         let _ = Cli::command().print_help();
         std::process::exit(0);
     }
-    Cli::parse().into()
+    Cli::parse().command
 }
 
 /// Parse `argv` (program name first), returning clap's error instead of exiting.
@@ -76,7 +28,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(argv).map(Command::from)
+    Cli::try_parse_from(argv).map(|cli| cli.command)
 }
 
 const ABOUT: &str = "HTTP/1.1 connection hijack, the exchange run in a WebAssembly component";
@@ -118,29 +70,42 @@ Prints 'listening on IP:PORT' first; answers 101 to requests offering an accepte
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Sub,
+    command: Command,
 }
 
+/// What to run.
 #[derive(Subcommand)]
-enum Sub {
+pub enum Command {
     /// Ask a server to switch protocols, then wire the connection to stdin/stdout
     #[command(long_about = DIAL_LONG_ABOUT, after_help = DIAL_EXIT_CODES)]
-    Dial(DialArgs),
+    Dial(Dial),
     /// Accept, switch, and echo or run a command on each connection
     #[command(long_about = SERVE_LONG_ABOUT)]
-    Serve(ServeArgs),
+    Serve(Serve),
     /// Dial and serve at once, in one process, on loopback
     Demo,
 }
 
-// Every value-taking flag takes the next argument as its value, even one starting with '-', and
-// a flag given twice keeps the last value: as the hand-written parser did.
+/// `http://HOST[:PORT][/PATH[?QUERY]]`, split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Url {
+    pub host: String,
+    pub port: u16,
+    /// The request target: the path and query, `/` when the URL has neither.
+    pub target: String,
+}
+
+/// `hijack dial`.
+///
+/// The request's own values (method, headers, body, protocol, head limits) take the next
+/// argument even when it starts with '-': a body or a header value may. A flag given twice
+/// keeps its last value, so a wrapper's defaults are overridden by appending.
 #[derive(Args)]
 #[command(args_override_self = true)]
-struct DialArgs {
+pub struct Dial {
     /// http://HOST[:PORT][/PATH[?QUERY]] (port 80 and target / by default)
     #[arg(value_name = "URL", value_parser = parse_url)]
-    url: (String, u16, String),
+    pub url: Url,
     /// Request method [default: GET, or POST with --data]
     #[arg(short = 'X', long, value_name = "M", allow_hyphen_values = true)]
     method: Option<String>,
@@ -152,10 +117,10 @@ struct DialArgs {
         value_parser = parse_header,
         allow_hyphen_values = true
     )]
-    headers: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
     /// Request body (implies --method POST)
     #[arg(short = 'd', long, value_name = "STRING", allow_hyphen_values = true)]
-    data: Option<String>,
+    pub data: Option<String>,
     /// Protocol to ask for in the Upgrade header (`websocket` does the RFC 6455 handshake)
     #[arg(
         long,
@@ -166,36 +131,72 @@ struct DialArgs {
     upgrade: String,
     /// How long to wait for the response head, in milliseconds [default: 30000]
     #[arg(long = "head-timeout", value_name = "MS", allow_hyphen_values = true)]
-    head_timeout_ms: Option<u64>,
+    pub head_timeout_ms: Option<u64>,
     /// Largest response head accepted, in bytes [default: 65536]
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    max_head_bytes: Option<u32>,
+    pub max_head_bytes: Option<u32>,
     /// Open a tunnel to HOST:PORT through the HTTP proxy at URL (CONNECT) instead of upgrading
     #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["data", "upgrade", "method"])]
     connect: Option<String>,
     /// Deadline for name lookup and connect together, in milliseconds [default: 30000]
     #[arg(long = "connect-timeout", value_name = "MS")]
-    connect_timeout_ms: Option<u64>,
+    pub connect_timeout_ms: Option<u64>,
     /// Turn TCP keepalive on, probing every MS milliseconds of silence (Docker uses 30000)
     #[arg(long = "keepalive", value_name = "MS")]
-    keepalive_ms: Option<u64>,
+    pub keepalive_ms: Option<u64>,
     /// Also take the connection on a 200 (Docker daemons before API 1.24 answered attach so)
     #[arg(long = "allow-200")]
-    allow_200: bool,
+    pub allow_200: bool,
     /// Demultiplex Docker's stdcopy frames: stream 1 to stdout, 2 (and 3) to stderr
     #[arg(long)]
-    stdcopy: bool,
+    pub stdcopy: bool,
 }
 
+impl Dial {
+    /// `host:port`, with brackets around an IPv6 literal.
+    pub fn authority(&self) -> String {
+        Authority {
+            host: &self.url.host,
+            port: self.url.port,
+        }
+        .to_string()
+    }
+
+    /// `CONNECT` for a tunnel; else `-X`, defaulting to POST with a body and GET without.
+    pub fn method(&self) -> &str {
+        match (&self.connect, &self.method, &self.data) {
+            (Some(_), _, _) => "CONNECT",
+            (None, Some(method), _) => method,
+            (None, None, Some(_)) => "POST",
+            (None, None, None) => "GET",
+        }
+    }
+
+    /// The request target: a tunnel's `HOST:PORT` (sent to the proxy in the URL), else the
+    /// URL's path and query.
+    pub fn target(&self) -> &str {
+        self.connect.as_deref().unwrap_or(&self.url.target)
+    }
+
+    /// The protocol asked for in `Upgrade`; none for a tunnel.
+    pub fn upgrade(&self) -> &str {
+        match self.connect {
+            Some(_) => "",
+            None => &self.upgrade,
+        }
+    }
+}
+
+/// `hijack serve`.
 #[derive(Args)]
 #[command(
     args_override_self = true,
     group(ArgGroup::new("action").required(true).args(["echo", "exec"]))
 )]
-struct ServeArgs {
+pub struct Serve {
     /// Address to listen on, IP:PORT (port 0 picks a free one)
     #[arg(long, value_name = "ADDR", allow_hyphen_values = true)]
-    listen: SocketAddr,
+    pub listen: SocketAddr,
     /// A protocol to switch to (repeatable)
     #[arg(
         long = "upgrade",
@@ -203,13 +204,13 @@ struct ServeArgs {
         default_value = "tcp",
         allow_hyphen_values = true
     )]
-    upgrades: Vec<String>,
+    pub upgrades: Vec<String>,
     /// How long a client may take to send its request head, in milliseconds [default: 30000]
     #[arg(long = "head-timeout", value_name = "MS")]
-    head_timeout_ms: Option<u64>,
+    pub head_timeout_ms: Option<u64>,
     /// Largest request head accepted, in bytes (431 beyond) [default: 65536]
     #[arg(long, value_name = "N")]
-    max_head_bytes: Option<u32>,
+    pub max_head_bytes: Option<u32>,
     /// Echo each connection's bytes back
     #[arg(long)]
     echo: bool,
@@ -226,59 +227,21 @@ struct ServeArgs {
     exec: Option<Vec<String>>,
 }
 
-impl From<Cli> for Command {
-    fn from(cli: Cli) -> Self {
-        match cli.command {
-            Sub::Dial(d) => Command::Dial(d.into()),
-            Sub::Serve(s) => Command::Serve(s.into()),
-            Sub::Demo => Command::Demo,
-        }
-    }
+/// What `serve` does with a hijacked connection.
+pub enum Action<'a> {
+    Echo,
+    /// The command and its arguments; never empty.
+    Exec(&'a [String]),
 }
 
-impl From<DialArgs> for Dial {
-    fn from(a: DialArgs) -> Self {
-        let (host, port, target) = a.url;
-        let method = a
-            .method
-            .unwrap_or_else(|| if a.data.is_some() { "POST" } else { "GET" }.into());
-        // `--connect HOST:PORT`: a CONNECT for that authority, sent to the proxy in the URL.
-        let (method, target, upgrade) = match a.connect {
-            Some(tunnel) => ("CONNECT".to_string(), tunnel, String::new()),
-            None => (method, target, a.upgrade),
-        };
-        Dial {
-            host,
-            port,
-            target,
-            method,
-            headers: a.headers,
-            data: a.data,
-            upgrade,
-            head_timeout_ms: a.head_timeout_ms,
-            max_head_bytes: a.max_head_bytes,
-            connect_timeout_ms: a.connect_timeout_ms,
-            keepalive_ms: a.keepalive_ms,
-            allow_200: a.allow_200,
-            stdcopy: a.stdcopy,
-        }
-    }
-}
-
-impl From<ServeArgs> for Serve {
-    fn from(a: ServeArgs) -> Self {
-        // The group makes exactly one of --echo and --exec present; num_args makes --exec's
-        // command non-empty.
-        let action = match a.exec {
+impl Serve {
+    /// `--echo` or `--exec`: the group makes exactly one of them present, and `num_args` makes
+    /// `--exec`'s command non-empty.
+    pub fn action(&self) -> Action<'_> {
+        debug_assert_eq!(self.echo, self.exec.is_none());
+        match &self.exec {
             Some(cmd) => Action::Exec(cmd),
             None => Action::Echo,
-        };
-        Serve {
-            listen: a.listen,
-            upgrades: a.upgrades,
-            action,
-            head_timeout_ms: a.head_timeout_ms,
-            max_head_bytes: a.max_head_bytes,
         }
     }
 }
@@ -291,13 +254,13 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
     Ok((name.trim().to_string(), v.trim_start().to_string()))
 }
 
-fn parse_url(url: &str) -> Result<(String, u16, String), String> {
+fn parse_url(url: &str) -> Result<Url, String> {
     split_url(url).map_err(|e| format!("{e:#}"))
 }
 
 /// `http://host[:port][/path?query]` into host, port (default 80) and target (default `/`).
 /// The authority goes through the core's one rule for hosts, brackets and ports.
-fn split_url(url: &str) -> anyhow::Result<(String, u16, String)> {
+fn split_url(url: &str) -> anyhow::Result<Url> {
     let rest = url
         .strip_prefix("http://")
         .with_context(|| format!("URL {url:?}: only http:// URLs are supported"))?;
@@ -308,12 +271,16 @@ fn split_url(url: &str) -> anyhow::Result<(String, u16, String)> {
     };
     let Authority { host, port } =
         parse_authority_or(authority, 80).map_err(|e| anyhow::anyhow!("URL {url:?}: {e}"))?;
-    Ok((host.to_string(), port, target))
+    Ok(Url {
+        host: host.to_string(),
+        port,
+        target,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_url;
+    use super::{Url, split_url};
 
     #[test]
     fn urls_split_into_authority_and_target() {
@@ -328,7 +295,12 @@ mod tests {
         ];
         for (url, (host, port, target)) in cases {
             let got = split_url(url).unwrap();
-            assert_eq!(got, (host.to_string(), port, target.to_string()), "{url}");
+            let want = Url {
+                host: host.to_string(),
+                port,
+                target: target.to_string(),
+            };
+            assert_eq!(got, want, "{url}");
         }
         assert!(split_url("https://x:1/").is_err());
         assert!(split_url("http://:1/").is_err());
@@ -372,11 +344,14 @@ mod parse_tests {
     #[test]
     fn dial_defaults() {
         let d = dial(&["http://h"]);
-        assert_eq!((d.host.as_str(), d.port, d.target.as_str()), ("h", 80, "/"));
+        assert_eq!(
+            (d.url.host.as_str(), d.url.port, d.target()),
+            ("h", 80, "/")
+        );
         assert_eq!(d.authority(), "h:80");
-        assert_eq!(d.method, "GET");
+        assert_eq!(d.method(), "GET");
         assert!(d.headers.is_empty() && d.data.is_none());
-        assert_eq!(d.upgrade, "tcp");
+        assert_eq!(d.upgrade(), "tcp");
         assert_eq!((d.head_timeout_ms, d.max_head_bytes), (None, None));
         assert_eq!(dial(&["http://[::1]:8/x"]).authority(), "[::1]:8");
     }
@@ -400,7 +375,7 @@ mod parse_tests {
             "--max-head-bytes",
             "4096",
         ]);
-        assert_eq!(d.method, "PUT");
+        assert_eq!(d.method(), "PUT");
         assert_eq!(
             d.headers,
             [
@@ -409,19 +384,29 @@ mod parse_tests {
             ]
         );
         assert_eq!(d.data.as_deref(), Some("-body"));
-        assert_eq!(d.upgrade, "h2c");
+        assert_eq!(d.upgrade(), "h2c");
         assert_eq!(
             (d.head_timeout_ms, d.max_head_bytes),
             (Some(1500), Some(4096))
         );
         let d = dial(&["--method", "PATCH", "--data", "x", "http://h"]);
-        assert_eq!((d.method.as_str(), d.data.as_deref()), ("PATCH", Some("x")));
+        assert_eq!((d.method(), d.data.as_deref()), ("PATCH", Some("x")));
+    }
+
+    #[test]
+    fn dial_connect_asks_the_proxy_for_a_tunnel() {
+        let d = dial(&["http://proxy:3128/ignored", "--connect", "db:5432"]);
+        assert_eq!(d.authority(), "proxy:3128");
+        assert_eq!(
+            (d.method(), d.target(), d.upgrade()),
+            ("CONNECT", "db:5432", "")
+        );
     }
 
     #[test]
     fn dial_data_implies_post_and_last_flag_wins() {
-        assert_eq!(dial(&["http://h", "--data", "x"]).method, "POST");
-        assert_eq!(dial(&["http://h", "-d", ""]).method, "POST");
+        assert_eq!(dial(&["http://h", "--data", "x"]).method(), "POST");
+        assert_eq!(dial(&["http://h", "-d", ""]).method(), "POST");
         let d = dial(&[
             "http://h",
             "--upgrade",
@@ -433,7 +418,7 @@ mod parse_tests {
             "-X",
             "B",
         ]);
-        assert_eq!((d.upgrade.as_str(), d.method.as_str()), ("b", "B"));
+        assert_eq!((d.upgrade(), d.method()), ("b", "B"));
     }
 
     #[test]
@@ -469,7 +454,7 @@ mod parse_tests {
         let s = serve(&["--listen", "127.0.0.1:0", "--echo"]);
         assert_eq!(s.listen.to_string(), "127.0.0.1:0");
         assert_eq!(s.upgrades, ["tcp"]);
-        assert!(matches!(s.action, Action::Echo));
+        assert!(matches!(s.action(), Action::Echo));
         let s = serve(&[
             "--upgrade",
             "a",
@@ -500,14 +485,14 @@ mod parse_tests {
             "-V",
         ]);
         assert_eq!(s.upgrades, ["x"]);
-        match s.action {
+        match s.action() {
             Action::Exec(cmd) => assert_eq!(
                 cmd,
                 ["sh", "-c", "tr a-z A-Z", "--echo", "--", "--help", "-V"]
             ),
             Action::Echo => panic!("echo"),
         }
-        match serve(&["--listen", "127.0.0.1:0", "--exec", "--version"]).action {
+        match serve(&["--listen", "127.0.0.1:0", "--exec", "--version"]).action() {
             Action::Exec(cmd) => assert_eq!(cmd, ["--version"]),
             Action::Echo => panic!("echo"),
         }

@@ -1,6 +1,9 @@
 //! `hijack demo`: an attach-style session on loopback, both ends in the component: one
 //! instance serves (accept, read the head, switch, hand over), another dials (send the
 //! upgrade request, validate the `101`, hand over); the host moves bytes between them.
+//!
+//! A narrated walk-through on loopback only: it takes no options and grants each instance
+//! exactly the one address it needs.
 
 use crate::runtime;
 use hijack_host::{ClientRequest, Header, Limits, NetPolicy};

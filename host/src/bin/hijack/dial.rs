@@ -1,25 +1,28 @@
 //! `hijack dial`: the exchange runs in the component; then stdout gets the buffered bytes and
 //! the connection, stdin feeds it, and stdin's EOF half-closes it (as `docker attach` does).
+//!
+//! It reads no HTTP itself: the head it shows comes back from the component, parsed and
+//! validated, and the peer's text in it is escaped before it reaches the terminal.
 
 use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
 use crate::escape::{escape, escape_multiline};
 use crate::runtime;
 use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, stdcopy};
+use hijack_proto::Authority;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use tokio::io::AsyncWriteExt;
-use hijack_proto::Authority;
 
 /// Run `dial`; the exit code on success or refusal.
 pub async fn run(d: Dial) -> anyhow::Result<u8> {
-    let policy = policy_for(&d.host, d.port).await?;
+    let policy = policy_for(&d.url.host, d.url.port).await?;
     let runtime = runtime()?;
     let mut instance = runtime.instantiate(policy).await?;
     let request = ClientRequest {
-        method: d.method.clone(),
-        target: d.target.clone(),
-        upgrade: d.upgrade.clone(),
+        method: d.method().to_string(),
+        target: d.target().to_string(),
+        upgrade: d.upgrade().to_string(),
         headers: d
             .headers
             .iter()
@@ -81,8 +84,8 @@ const COPY_BUFFER: usize = 256 * 1024;
 /// The buffered bytes, then the connection until the peer closes its side, to stdout: one
 /// read into one buffer, one write of what it got, straight to the descriptor (std's `Stdout`
 /// is line-buffered). Nothing is held back, so an interactive session sees every chunk.
-/// (`splice(2)` through a pipe was tried for a file on stdout: faster on tmpfs, but slower
-/// and far less steady on ext4 — medians 0.83-1.05 s vs 0.65-0.67 s a GiB, 8 runs each.)
+/// Plain reads and writes rather than `splice(2)` through a pipe: splice wins only when stdout
+/// is a file on tmpfs, and is slower and far less steady on a disk file system such as ext4.
 fn copy_to_stdout(buffered: &[u8], mut socket: std::net::TcpStream) -> std::io::Result<u64> {
     let mut stdout = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
     stdout.write_all(buffered)?;

@@ -34,10 +34,9 @@ fn main() -> ExitCode {
     // Help, the version and usage errors are answered here, by clap (exit 0, 0 and 2).
     let command = args::parse();
     // One thread for all the async work: the instance is one task, and each handed-over
-    // connection's task would otherwise be woken across threads (futex wake-ups and task
-    // switches led `hijack serve`'s profile under load); blocking copies get threads of their
-    // own. `bash scripts/bench`, `hijack serve --echo` vs Go's Hijacker server, whole
-    // processes: 0.76-0.80x with tokio's multi-thread runtime, 1.10-1.18x with this one.
+    // connection's task would otherwise be woken across threads, so futex wake-ups and task
+    // switches would lead `hijack serve`'s profile under load; blocking copies get threads of
+    // their own. (`bash scripts/bench` compares both against Go's Hijacker server.)
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

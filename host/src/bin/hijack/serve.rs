@@ -1,5 +1,8 @@
 //! `hijack serve`: the accept loop runs in the component; each request offering an accepted
 //! protocol is answered `101` and hijacked, then echoed or wired to a child process.
+//!
+//! It reads no HTTP itself (the component hands over parsed heads) and owns what happens after
+//! the handoff: the log line, the echo or the child process, and its end.
 
 use crate::args::{Action, Serve};
 use crate::escape::escape;
@@ -7,14 +10,15 @@ use crate::runtime;
 use hijack_host::{
     Header, HijackedReader, HijackedStream, Instance, Limits, NetPolicy, ResponseHead,
 };
+use hijack_proto::AcceptBackoff;
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The first back-off after a transient accept error, and the longest (Go's values).
 /// One line on stderr in one `write`: `eprintln!` writes each piece of its format on its own
-/// (stderr is unbuffered), which cost seven system calls per connection (`strace -c` of
-/// `hijack serve --echo`, 500 hijacks: 3,501 writes).
+/// (stderr is unbuffered), several system calls for every connection logged, and lines from
+/// concurrent connections could interleave.
 macro_rules! log {
     ($($arg:tt)*) => {{
         let mut line = format!($($arg)*);
@@ -22,10 +26,6 @@ macro_rules! log {
         let _ = std::io::stderr().write_all(line.as_bytes());
     }};
 }
-
-const MIN_BACKOFF: Duration = Duration::from_millis(5);
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Run until killed (or until the listener fails).
 pub async fn run(s: Serve) -> anyhow::Result<()> {
@@ -45,27 +45,25 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
         writeln!(out, "listening on {}", listener.local_addr)?;
         out.flush()?;
     }
-    // Go's http.Server: a transient accept error is logged once per burst, and the loop sleeps
-    // 5 ms, doubling up to 1 s, then accepts again; only another error ends it.
-    let mut backoff: Option<Duration> = None;
+    // A transient accept error (out of descriptors or buffers) usually clears as other
+    // connections close: the loop pauses by the core's rule and accepts again, and only another
+    // error ends it. The error is logged once per burst: a line per retry would flood stderr
+    // just when the process is short of resources.
+    let mut backoff = AcceptBackoff::default();
     loop {
         let incoming = match instance.accept(&listener).await {
             Ok(incoming) => {
-                if backoff.take().is_some() {
+                if backoff.is_backing_off() {
                     log!("hijack: accepting again");
                 }
+                backoff.succeed();
                 incoming
             }
             Err(e) if e.is_transient() => {
-                let delay = match backoff {
-                    None => {
-                        log!("hijack: accept: {e}; backing off and retrying");
-                        MIN_BACKOFF
-                    }
-                    Some(d) => (d * 2).min(MAX_BACKOFF),
-                };
-                backoff = Some(delay);
-                tokio::time::sleep(delay).await;
+                if !backoff.is_backing_off() {
+                    log!("hijack: accept: {e}; backing off and retrying");
+                }
+                tokio::time::sleep(backoff.fail()).await;
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -88,9 +86,9 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
             Some(protocol) => match instance.hijack(incoming, &protocol, Vec::new()).await {
                 Ok(stream) => {
                     log!("hijack: {remote} {line}: switched to {protocol}");
-                    let action = match &s.action {
+                    let action = match s.action() {
                         Action::Echo => None,
-                        Action::Exec(cmd) => Some(cmd.clone()),
+                        Action::Exec(cmd) => Some(cmd.to_vec()),
                     };
                     let remote = remote.clone();
                     tokio::spawn(async move {
