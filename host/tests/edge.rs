@@ -3,93 +3,43 @@
 //! here on one side, a native Docker-like daemon on the other. The daemon's view of the wire
 //! and the response bodies are asserted exactly. Every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod support;
 
-use support::{composed, read_head, wasmtime};
+use support::{Proc, Runner, blocking, composed, wasmtime};
 
-const LIMIT: Duration = Duration::from_secs(30);
+const LIMIT: Duration = Runner::Wasmtime.limit();
 
 /// What `wasmtime serve` prints on stderr once it listens, before `IP:PORT/`.
 const SERVING: &str = "Serving HTTP on http://";
 
-/// `wasmtime serve` running the edge component; killed when the test ends, however it ends.
-/// Its stdout and stderr are drained into `log` for as long as it runs.
-struct Served {
-    child: Child,
-    log: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Served {
-    /// What it printed so far, for failure messages.
-    fn log(&self) -> String {
-        String::from_utf8_lossy(&self.log.lock().expect("log")).into_owned()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Start `wasmtime serve -S cli -S inherit-network --addr 127.0.0.1:0` on the edge component
-/// and read back the address the kernel picked from its `Serving HTTP on` line.
-fn serve() -> (Served, SocketAddr) {
+/// (killed when the test ends, however it ends) and read back the address the kernel picked
+/// from its `Serving HTTP on` line.
+fn serve() -> (Proc, SocketAddr) {
     let edge = composed("edge-attach.wasm");
-    let mut child = Command::new(wasmtime())
-        .args(["serve", "-S", "cli", "-S", "inherit-network"])
+    let mut cmd = Command::new(wasmtime());
+    cmd.args(["serve", "-S", "cli", "-S", "inherit-network"])
         .args(["--addr", "127.0.0.1:0"])
-        .arg(&edge)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn wasmtime serve");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (lines, read_lines) = mpsc::channel();
-    let drain = |pipe: Box<dyn Read + Send>| {
-        let (log, lines) = (Arc::clone(&log), lines.clone());
-        thread::spawn(move || {
-            let mut pipe = BufReader::new(pipe);
-            let mut line = Vec::new();
-            while pipe.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-                log.lock().expect("log").extend_from_slice(&line);
-                let _ = lines.send(String::from_utf8_lossy(&line).into_owned());
-                line.clear();
-            }
-        });
-    };
-    drain(Box::new(child.stdout.take().expect("stdout")));
-    drain(Box::new(child.stderr.take().expect("stderr")));
-    drop(lines);
-    let served = Served { child, log };
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        // Disconnected: both pipes closed, so wasmtime exited.
-        let line = read_lines.recv_timeout(left).unwrap_or_else(|e| {
-            panic!(
-                "wasmtime serve printed no address ({e}); its output:\n{}",
-                served.log()
-            )
-        });
-        let addr = line
-            .trim_end()
-            .strip_prefix(SERVING)
-            .and_then(|rest| rest.strip_suffix('/'));
-        if let Some(addr) = addr {
-            let addr = addr.parse().expect("IP:PORT");
-            return (served, addr);
-        }
-    }
+        .arg(&edge);
+    let served = Proc::spawn(cmd);
+    let addr = served.wait_for("the address it serves on", LIMIT, |out, err| {
+        [out, err].into_iter().find_map(|printed| {
+            String::from_utf8_lossy(printed).lines().find_map(|line| {
+                line.trim_end()
+                    .strip_prefix(SERVING)?
+                    .strip_suffix('/')?
+                    .parse()
+                    .ok()
+            })
+        })
+    });
+    (served, addr)
 }
 
 /// What the daemon saw: the request head, and what came after it until the client's EOF.
@@ -108,14 +58,13 @@ fn daemon(
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
     let t = thread::spawn(move || {
-        let (mut s, _) = l.accept().expect("accept");
-        s.set_read_timeout(Some(LIMIT)).expect("timeout");
-        let head = String::from_utf8(read_head(&mut s)).expect("a UTF-8 head");
+        let mut s = blocking::accept(&l, LIMIT);
+        let head = String::from_utf8(blocking::read_head(&mut s, LIMIT)).expect("a UTF-8 head");
         s.write_all(&answer).expect("answer");
         let mut after_head = Vec::new();
         if let Some(more) = after_half_close {
-            s.read_to_end(&mut after_head)
-                .expect("the client half-closes within the limit");
+            // The client half-closes within the limit.
+            after_head = blocking::read_to_end(&mut s, LIMIT);
             s.write_all(&more).expect("bytes after the half-close");
         }
         Seen { head, after_head }
@@ -140,16 +89,13 @@ impl Response {
 /// Send `METHOD TARGET` with `Connection: close` over a fresh connection and read the response
 /// to EOF; a chunked body is de-chunked.
 fn request(edge: SocketAddr, method: &str, target: &str) -> Response {
-    let mut s = TcpStream::connect_timeout(&edge, LIMIT).expect("connect to wasmtime serve");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut s = blocking::connect(edge, LIMIT);
     write!(
         s,
         "{method} {target} HTTP/1.1\r\nHost: {edge}\r\nConnection: close\r\n\r\n"
     )
     .expect("request");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .expect("the whole response within the limit");
+    let raw = blocking::read_to_end(&mut s, LIMIT);
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -221,7 +167,7 @@ fn attach_streams_the_upstream_after_the_101_and_half_closes_it() {
     let (upstream, daemon) = daemon(answer, Some(later.clone()));
 
     let response = request(edge, "GET", &format!("/attach?target={upstream}&path=/p"));
-    let seen = daemon.join().expect("the daemon");
+    let seen = blocking::join(daemon, LIMIT);
 
     assert_eq!(seen.head, upgrade_head("/p", upstream));
     assert_eq!(seen.after_head, b"", "the edge sends nothing upstream");
@@ -260,7 +206,7 @@ fn a_refused_upgrade_is_a_502_naming_the_upstreams_status() {
         "GET",
         &format!("/attach?target={upstream}&path={path}"),
     );
-    let seen = daemon.join().expect("the daemon");
+    let seen = blocking::join(daemon, LIMIT);
 
     assert_eq!(
         seen.head,

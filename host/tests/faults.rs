@@ -2,11 +2,12 @@
 //! fails with exactly the error variant the WIT documents for it, and the same instance then
 //! hijacks a well-behaved peer with every byte intact. Every wait is bounded.
 
-mod common;
+mod support;
 
-use common::{LIMIT, listener, read_head, read_to_end, runtime, typed_err};
 use hijack_host::{ClientOptions, ClientRequest, ErrorCode, HijackError, Limits, NetPolicy};
-use std::net::SocketAddr;
+use support::{
+    accept_tcp, bounded, join, listener, read_head, read_to_end, refused, runtime, typed_err,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -116,7 +117,6 @@ fn options() -> ClientOptions {
             max_head_bytes: Some(1024),
             max_headers: Some(10),
             head_timeout_ms: Some(300),
-            max_pending_heads: None,
         },
         connect_timeout_ms: Some(2_000),
         keepalive_ms: None,
@@ -130,7 +130,7 @@ async fn each_fault_is_its_own_typed_error_and_the_instance_lives_on() -> anyhow
     let (good, good_addr) = listener().await;
     let good_peer = tokio::spawn(async move {
         for _ in 0..FAULTS.len() + 2 {
-            let (mut s, _) = tokio::time::timeout(LIMIT, good.accept()).await??;
+            let (mut s, _) = accept_tcp(&good).await;
             read_head(&mut s).await;
             s.write_all(&[SWITCH, b"\x00after\r\n\r\n"].concat())
                 .await?;
@@ -141,14 +141,15 @@ async fn each_fault_is_its_own_typed_error_and_the_instance_lives_on() -> anyhow
     let (bad, bad_addr) = listener().await;
     let bad_peer = tokio::spawn(async move {
         for fault in FAULTS {
-            let (mut s, _) = tokio::time::timeout(LIMIT, bad.accept()).await??;
+            let (mut s, _) = accept_tcp(&bad).await;
             read_head(&mut s).await;
             fault.act(s).await;
         }
         anyhow::Ok(())
     });
-    // Refused for sure: the port is held on 127.0.0.1, nothing listens on 127.0.0.2.
-    let refused = SocketAddr::from(([127, 0, 0, 2], good_addr.port()));
+    // Refused for sure: a port held by a socket that does not listen.
+    let closed = refused();
+    let refused = closed.addr;
     let policy = NetPolicy::new()
         .allow_connect(good_addr)
         .allow_connect(bad_addr)
@@ -157,8 +158,7 @@ async fn each_fault_is_its_own_typed_error_and_the_instance_lives_on() -> anyhow
     let mut instance = runtime().instantiate(policy).await?;
     let request = || ClientRequest::new("GET", "/", "tcp");
     let check_alive = async |instance: &mut hijack_host::Instance, after: &str| {
-        let (head, mut conn) = instance
-            .dial(&good_addr.to_string(), request(), options())
+        let (head, mut conn) = bounded(instance.dial(&good_addr.to_string(), request(), options()))
             .await
             .unwrap_or_else(|e| panic!("after {after}: {e}"));
         assert_eq!(head.status, 101, "after {after}");
@@ -169,11 +169,7 @@ async fn each_fault_is_its_own_typed_error_and_the_instance_lives_on() -> anyhow
         );
     };
 
-    let err = typed_err(
-        instance
-            .dial(&refused.to_string(), request(), options())
-            .await,
-    );
+    let err = typed_err(bounded(instance.dial(&refused.to_string(), request(), options())).await);
     assert!(
         matches!(err, HijackError::Connect(ErrorCode::ConnectionRefused)),
         "{err:?}"
@@ -181,24 +177,18 @@ async fn each_fault_is_its_own_typed_error_and_the_instance_lives_on() -> anyhow
     check_alive(&mut instance, "refused").await;
 
     // A name that cannot resolve (RFC 6761 reserves .invalid).
-    let err = typed_err(
-        instance
-            .dial("no-such-host.invalid:80", request(), options())
-            .await,
-    );
+    let err =
+        typed_err(bounded(instance.dial("no-such-host.invalid:80", request(), options())).await);
     assert!(matches!(err, HijackError::Dns(_)), "{err:?}");
     check_alive(&mut instance, "unknown host").await;
 
     for fault in FAULTS {
-        let err = typed_err(
-            instance
-                .dial(&bad_addr.to_string(), request(), options())
-                .await,
-        );
+        let err =
+            typed_err(bounded(instance.dial(&bad_addr.to_string(), request(), options())).await);
         assert!(fault.expected(&err), "{fault:?}: got {err:?}");
         check_alive(&mut instance, &format!("{fault:?}")).await;
     }
-    bad_peer.await??;
+    join(bad_peer).await?;
     good_peer.abort();
     assert_eq!(
         instance.open_handles(),

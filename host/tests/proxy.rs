@@ -3,20 +3,21 @@
 //! native upstream servers. Under jco (preview2-shim 0.26.1) a half-close destroys the socket,
 //! so the half-close test runs under wasmtime only. Bytes through the tunnels are asserted exactly; every wait is bounded.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
 mod support;
 
-use support::{Killed, Runner, big_body, curl_through, http_server, listening, read_head};
+use support::{Proc, Runner, big_body, blocking, curl_through, http_server, listening, refused};
 
-const LIMIT: Duration = Duration::from_secs(30);
+/// The bound on each wait of the tests that run under wasmtime only.
+const LIMIT: Duration = Runner::Wasmtime.limit();
 
 /// `connect-proxy.wasm --listen 127.0.0.1:0 EXTRA...` under `runner`.
-fn proxy(runner: Runner, extra: &[&str]) -> (Killed, SocketAddr) {
+fn proxy(runner: Runner, extra: &[&str]) -> (Proc, SocketAddr) {
     let mut cmd = runner.command("connect-proxy.wasm");
     cmd.args(["--listen", "127.0.0.1:0"]).args(extra);
     listening(cmd, runner.limit())
@@ -31,23 +32,19 @@ fn two_at_once_while_a_third_tunnel_stalls(runner: Runner) {
     let stall_addr = stall.local_addr().expect("addr");
     let (opened, tunnel_open) = std::sync::mpsc::channel();
     thread::spawn(move || {
-        let (s, _) = stall.accept().expect("the stalled tunnel's connection");
+        // Held, never answered, until the test is over (the thread ends with the process).
+        let s = blocking::accept(&stall, limit);
         let _ = opened.send(());
         thread::sleep(limit);
         drop(s);
     });
     let (_proxy, addr) = proxy(runner, &[]);
 
-    let mut stalled = Killed(
-        Command::new("curl")
-            .args(["-sS", "--max-time", "120", "-p", "-x"])
-            .arg(format!("http://{addr}"))
-            .arg(format!("http://{stall_addr}/never"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn curl"),
-    );
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "--max-time", "120", "-p", "-x"])
+        .arg(format!("http://{addr}"))
+        .arg(format!("http://{stall_addr}/never"));
+    let mut stalled = Proc::spawn(curl);
     tunnel_open
         .recv_timeout(limit)
         .expect("the stalled tunnel reaches its upstream");
@@ -61,14 +58,11 @@ fn two_at_once_while_a_third_tunnel_stalls(runner: Runner) {
         .collect();
     let expected = big_body();
     for t in both {
-        let got = t.join().expect("curl thread");
+        let got = blocking::join(t, limit);
         assert_eq!(got.len(), expected.len());
         assert!(got == expected, "the body came through changed");
     }
-    assert!(
-        stalled.0.try_wait().expect("try_wait").is_none(),
-        "the stalled tunnel should still be open"
-    );
+    assert!(stalled.running(), "the stalled tunnel should still be open");
     let small = curl_through(addr, &format!("http://{server}/small"), limit);
     assert_eq!(small, b"hello");
 }
@@ -100,12 +94,11 @@ fn a_chain_of_two_proxies_dials_with_the_components_client() {
 /// A native client: CONNECT to `target` with `early` in the same write as the head; the
 /// proxy's answer head and the socket.
 fn connect(proxy: SocketAddr, target: SocketAddr, early: &[u8]) -> (Vec<u8>, TcpStream) {
-    let mut s = TcpStream::connect(proxy).expect("connect to the proxy");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut s = blocking::connect(proxy, LIMIT);
     let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").into_bytes();
     request.extend_from_slice(early);
     s.write_all(&request).expect("CONNECT");
-    let head = read_head(&mut s);
+    let head = blocking::read_head(&mut s, LIMIT);
     (head, s)
 }
 
@@ -115,10 +108,8 @@ fn early_bytes_and_half_closes_pass_through_the_tunnel() {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let target = l.local_addr().expect("addr");
     let upstream = thread::spawn(move || {
-        let (mut s, _) = l.accept().expect("accept");
-        s.set_read_timeout(Some(LIMIT)).expect("timeout");
-        let mut got = Vec::new();
-        s.read_to_end(&mut got).expect("read to the half-close");
+        let mut s = blocking::accept(&l, LIMIT);
+        let got = blocking::read_to_end(&mut s, LIMIT);
         s.write_all(b"pong:").expect("write");
         s.write_all(&got).expect("write");
         got
@@ -129,36 +120,30 @@ fn early_bytes_and_half_closes_pass_through_the_tunnel() {
     assert_eq!(head, b"HTTP/1.1 200 Connection Established\r\n\r\n");
     s.write_all(b"+late").expect("write");
     s.shutdown(Shutdown::Write).expect("half-close");
-    let mut back = Vec::new();
-    s.read_to_end(&mut back).expect("read to EOF");
+    let back = blocking::read_to_end(&mut s, LIMIT);
     let sent = [&early[..], b"+late"].concat();
-    assert_eq!(upstream.join().expect("upstream"), sent);
+    assert_eq!(blocking::join(upstream, LIMIT), sent);
     assert_eq!(back, [&b"pong:"[..], &sent].concat());
 }
 
 #[test]
 fn an_unreachable_target_is_a_502_and_other_methods_a_405() {
-    // Refused for sure: the port is held on 127.0.0.1 (so no one else can take it on any
-    // loopback address), and nothing listens on 127.0.0.2.
-    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = held.local_addr().expect("addr").port();
-    let refused = SocketAddr::from(([127, 0, 0, 2], port));
+    // Refused for sure: a port held by a socket that does not listen.
+    let closed = refused();
     let (_proxy, addr) = proxy(Runner::Wasmtime, &[]);
-    let (head, mut s) = connect(addr, refused, b"");
+    let (head, mut s) = connect(addr, closed.addr, b"");
     assert!(
         head.starts_with(b"HTTP/1.1 502 Bad Gateway\r\n"),
         "{}",
         String::from_utf8_lossy(&head)
     );
-    let mut body = Vec::new();
-    s.read_to_end(&mut body).expect("body");
+    let body = blocking::read_to_end(&mut s, LIMIT);
     assert_eq!(body, b"connect failed: connection-refused\n");
 
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut s = blocking::connect(addr, LIMIT);
     s.write_all(b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
         .expect("write");
-    let head = read_head(&mut s);
+    let head = blocking::read_head(&mut s, LIMIT);
     assert!(head.starts_with(b"HTTP/1.1 405 Method Not Allowed\r\n"));
     assert!(String::from_utf8_lossy(&head).contains("Allow: CONNECT\r\n"));
 }

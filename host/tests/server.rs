@@ -1,11 +1,12 @@
 //! The component's server side in wasmtime against native loopback clients: heads read
 //! concurrently, the bytes buffered past the head handed over exactly, refusals and rejects.
+//! Every wait is bounded.
 
-mod common;
+mod support;
 
-use common::*;
 use hijack_host::{Header, HijackError, Instance, Limits, Listener, NetPolicy, ResponseHead};
 use std::net::SocketAddr;
+use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,7 +15,7 @@ async fn server(limits: Limits) -> anyhow::Result<(Instance, Listener)> {
     let mut instance = runtime()
         .instantiate(NetPolicy::new().allow_listen(any))
         .await?;
-    let listener = instance.listen(any, limits).await?;
+    let listener = bounded(instance.listen(any, limits)).await?;
     assert_ne!(listener.local_addr.port(), 0);
     Ok((instance, listener))
 }
@@ -23,7 +24,7 @@ async fn accept(
     instance: &mut Instance,
     listener: &Listener,
 ) -> anyhow::Result<hijack_host::Incoming> {
-    Ok(tokio::time::timeout(LIMIT, instance.accept(listener)).await??)
+    Ok(bounded(instance.accept(listener)).await?)
 }
 
 const UPGRADE_REQUEST: &[u8] =
@@ -34,7 +35,7 @@ async fn head_and_payload_in_one_write_are_buffered_exactly() -> anyhow::Result<
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         let mut first = UPGRADE_REQUEST.to_vec();
         first.extend_from_slice(b"payload sent optimistically\r\n\r\nGET / HTTP/1.1\r\n\r\n");
         s.write_all(&first).await?;
@@ -63,16 +64,8 @@ async fn head_and_payload_in_one_write_are_buffered_exactly() -> anyhow::Result<
             ("Upgrade", b"tcp")
         ]
     );
-    let mut stream = instance
-        .hijack(
-            incoming,
-            "tcp",
-            vec![Header::new(
-                "Content-Type",
-                "application/vnd.docker.raw-stream",
-            )],
-        )
-        .await?;
+    let content_type = Header::new("Content-Type", "application/vnd.docker.raw-stream");
+    let mut stream = bounded(instance.hijack(incoming, "tcp", vec![content_type])).await?;
     assert_eq!(
         stream.buffered(),
         b"payload sent optimistically\r\n\r\nGET / HTTP/1.1\r\n\r\n"
@@ -85,7 +78,7 @@ async fn head_and_payload_in_one_write_are_buffered_exactly() -> anyhow::Result<
     stream.write_all(b"echo:").await?;
     stream.write_all(&all).await?;
     stream.shutdown().await?;
-    let (head, rest) = client.await??;
+    let (head, rest) = join(client).await?;
     assert_eq!(
         head,
         b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n"
@@ -100,13 +93,14 @@ async fn head_and_payload_in_one_write_are_buffered_exactly() -> anyhow::Result<
 async fn a_stalled_client_does_not_block_another() -> anyhow::Result<()> {
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
-    // The slow one connects first and sends half a head, then stalls.
-    let mut slow = TcpStream::connect(addr).await?;
+    // The slow one connects first and sends half a head, then stalls. Its connect has
+    // returned, so it is queued on the listener before the fast one exists: the component
+    // takes it first whatever the timing.
+    let mut slow = connect_tcp(addr).await;
     slow.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConn")
         .await?;
     let fast = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(
             b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
         )
@@ -115,13 +109,13 @@ async fn a_stalled_client_does_not_block_another() -> anyhow::Result<()> {
     });
     let first = accept(&mut instance, &listener).await?;
     assert_eq!(first.head.target, "/fast");
-    let _fast = fast.await??;
+    let _fast = join(fast).await?;
     // The slow one completes later and is accepted next, with its bytes intact.
     slow.write_all(b"ection: Upgrade\r\nUpgrade: tcp\r\n\r\nabc")
         .await?;
     let second = accept(&mut instance, &listener).await?;
     assert_eq!(second.head.target, "/slow");
-    let stream = instance.hijack(second, "tcp", Vec::new()).await?;
+    let stream = bounded(instance.hijack(second, "tcp", Vec::new())).await?;
     assert_eq!(stream.buffered(), b"abc");
     Ok(())
 }
@@ -131,7 +125,7 @@ async fn refusing_answers_exactly_and_closes() -> anyhow::Result<()> {
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await?;
         anyhow::Ok(read_to_end(&mut s).await)
     });
@@ -142,9 +136,9 @@ async fn refusing_answers_exactly_and_closes() -> anyhow::Result<()> {
         reason: "Upgrade Required".into(),
         headers: vec![Header::new("Upgrade", "tcp")],
     };
-    instance.respond(incoming, head, b"use tcp\n").await?;
+    bounded(instance.respond(incoming, head, b"use tcp\n")).await?;
     assert_eq!(
-        client.await??,
+        join(client).await?,
         b"HTTP/1.1 426 Upgrade Required\r\nUpgrade: tcp\r\nContent-Length: 8\r\nConnection: close\r\n\r\nuse tcp\n"
     );
     Ok(())
@@ -156,7 +150,7 @@ async fn http10_upgrade_is_ignored_and_an_unoffered_protocol_is_refused_without_
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(b"GET / HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
             .await?;
         anyhow::Ok(read_to_end(&mut s).await)
@@ -169,23 +163,23 @@ async fn http10_upgrade_is_ignored_and_an_unoffered_protocol_is_refused_without_
     );
     // Switching to a protocol not offered, or answering with CR/LF in the reason, is refused
     // before a byte is sent, and the incoming is still usable.
-    let err = typed_err(instance.try_hijack(&incoming, "tcp", Vec::new()).await);
+    let err = typed_err(bounded(instance.try_hijack(&incoming, "tcp", Vec::new())).await);
     assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
     let bad = ResponseHead {
         status: 200,
         reason: "OK\r\nX: y".into(),
         headers: Vec::new(),
     };
-    let err = typed_err(instance.try_respond(&incoming, bad, b"").await);
+    let err = typed_err(bounded(instance.try_respond(&incoming, bad, b"")).await);
     assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
     let head = ResponseHead {
         status: 400,
         reason: "Bad Request".into(),
         headers: Vec::new(),
     };
-    instance.respond(incoming, head, b"").await?;
+    bounded(instance.respond(incoming, head, b"")).await?;
     assert_eq!(
-        client.await??,
+        join(client).await?,
         b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     Ok(())
@@ -200,15 +194,15 @@ async fn malformed_and_oversized_heads_are_rejected_and_accept_goes_on() -> anyh
     let (mut instance, listener) = server(limits).await?;
     let addr = listener.local_addr;
     let clients = tokio::spawn(async move {
-        let mut bad = TcpStream::connect(addr).await?;
+        let mut bad = connect_tcp(addr).await;
         bad.write_all(b"GET / HTTP/1.1\r\nHost : x\r\n\r\n").await?;
         let bad_answer = read_to_end(&mut bad).await;
-        let mut big = TcpStream::connect(addr).await?;
+        let mut big = connect_tcp(addr).await;
         let mut head = b"GET / HTTP/1.1\r\n".to_vec();
         head.extend(std::iter::repeat_n(b'a', 600));
         big.write_all(&head).await?;
         let big_answer = read_to_end(&mut big).await;
-        let mut good = TcpStream::connect(addr).await?;
+        let mut good = connect_tcp(addr).await;
         good.write_all(
             b"GET /good HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
         )
@@ -219,8 +213,8 @@ async fn malformed_and_oversized_heads_are_rejected_and_accept_goes_on() -> anyh
     });
     let incoming = accept(&mut instance, &listener).await?;
     assert_eq!(incoming.head.target, "/good");
-    drop(instance.hijack(incoming, "tcp", Vec::new()).await?);
-    let (bad, big) = clients.await??;
+    drop(bounded(instance.hijack(incoming, "tcp", Vec::new())).await?);
+    let (bad, big) = join(clients).await?;
     assert_eq!(
         bad,
         b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -241,17 +235,21 @@ async fn a_client_that_misses_the_head_deadline_is_closed_unanswered() -> anyhow
     let (mut instance, listener) = server(limits).await?;
     let addr = listener.local_addr;
     let started = std::time::Instant::now();
-    let mut stalled = TcpStream::connect(addr).await?;
+    let mut stalled = connect_tcp(addr).await;
     stalled
         .write_all(b"GET /stalled HTTP/1.1\r\nHost: x\r\n")
         .await?;
+    // The later client comes once the stalled one is closed: while `accept` runs, so the
+    // component closed it on its own deadline, not on anything the later one did.
+    let (closed, stalled_closed) = tokio::sync::oneshot::channel();
     let stalled = tokio::spawn(async move {
         let rest = read_to_end(&mut stalled).await;
+        let _ = closed.send(());
         (rest, started.elapsed())
     });
     let later = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-        let mut s = TcpStream::connect(addr).await?;
+        bounded(stalled_closed).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(
             b"GET /later HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\r\n",
         )
@@ -260,7 +258,7 @@ async fn a_client_that_misses_the_head_deadline_is_closed_unanswered() -> anyhow
     });
     let incoming = accept(&mut instance, &listener).await?;
     assert_eq!(incoming.head.target, "/later");
-    let (rest, closed_after) = stalled.await?;
+    let (rest, closed_after) = join(stalled).await;
     assert_eq!(
         rest, b"",
         "a client past its deadline gets no answer, only a close"
@@ -269,7 +267,7 @@ async fn a_client_that_misses_the_head_deadline_is_closed_unanswered() -> anyhow
         closed_after >= std::time::Duration::from_millis(200),
         "closed after {closed_after:?}, before its deadline"
     );
-    drop(later.await??);
+    drop(join(later).await?);
     Ok(())
 }
 
@@ -278,7 +276,7 @@ async fn a_dropped_incoming_closes_its_connection_and_releases_its_handles() -> 
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let baseline = instance.open_handles();
-    let mut client = TcpStream::connect(addr).await?;
+    let mut client = connect_tcp(addr).await;
     client.write_all(UPGRADE_REQUEST).await?;
     let incoming = accept(&mut instance, &listener).await?;
     assert!(
@@ -287,19 +285,19 @@ async fn a_dropped_incoming_closes_its_connection_and_releases_its_handles() -> 
     );
     drop(incoming);
     // Released at the instance's next call: the client sees the close, unanswered.
-    instance.release_dropped().await?;
+    bounded(instance.release_dropped()).await?;
     assert_eq!(read_to_end(&mut client).await, b"");
     assert_eq!(instance.open_handles(), baseline);
 
     // The same happens on the next ordinary call, without asking.
-    let mut second = TcpStream::connect(addr).await?;
+    let mut second = connect_tcp(addr).await;
     second.write_all(UPGRADE_REQUEST).await?;
     drop(accept(&mut instance, &listener).await?);
-    let mut third = TcpStream::connect(addr).await?;
+    let mut third = connect_tcp(addr).await;
     third.write_all(UPGRADE_REQUEST).await?;
     let kept = accept(&mut instance, &listener).await?;
     assert_eq!(read_to_end(&mut second).await, b"");
-    let stream = instance.hijack(kept, "tcp", Vec::new()).await?;
+    let stream = bounded(instance.hijack(kept, "tcp", Vec::new())).await?;
     drop(stream);
     assert_eq!(
         read_to_end(&mut third).await,
@@ -321,20 +319,21 @@ async fn a_dropped_listener_closes_pending_heads_and_frees_everything() -> anyho
     };
     // One head still arriving when the listener goes is closed with it; one accepted
     // request outlives its listener.
-    let mut pending = TcpStream::connect(addr).await?;
+    // `pending` is queued first (its connect has returned): the component takes it, and
+    // reads its head, on its way to `accepted`.
+    let mut pending = connect_tcp(addr).await;
     pending.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await?;
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let mut accepted = TcpStream::connect(addr).await?;
+    let mut accepted = connect_tcp(addr).await;
     accepted.write_all(UPGRADE_REQUEST).await?;
     let incoming = accept(&mut instance, &listener).await?;
     drop(listener);
-    instance.release_dropped().await?;
+    bounded(instance.release_dropped()).await?;
     assert_eq!(read_to_end(&mut pending).await, b"");
     assert!(
-        TcpStream::connect(addr).await.is_err(),
+        bounded(TcpStream::connect(addr)).await.is_err(),
         "the listening socket is closed"
     );
-    let stream = instance.hijack(incoming, "tcp", Vec::new()).await?;
+    let stream = bounded(instance.hijack(incoming, "tcp", Vec::new())).await?;
     drop(stream);
     assert!(read_head(&mut accepted).await.starts_with(b"HTTP/1.1 101 "));
     assert_eq!(
@@ -347,7 +346,7 @@ async fn a_dropped_listener_closes_pending_heads_and_frees_everything() -> anyho
 
 /// Send `request` on a fresh connection and read until the server closes.
 async fn answer_to(addr: SocketAddr, request: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut s = TcpStream::connect(addr).await?;
+    let mut s = connect_tcp(addr).await;
     s.write_all(request).await?;
     Ok(read_to_end(&mut s).await)
 }
@@ -403,15 +402,15 @@ async fn smuggling_shapes_get_400_or_501_and_never_reach_the_application() -> an
             ));
         }
         // The application sees the next well-formed request, and only it.
-        let mut good = TcpStream::connect(addr).await?;
+        let mut good = connect_tcp(addr).await;
         good.write_all(UPGRADE_REQUEST).await?;
         let head = read_head(&mut good).await;
         anyhow::Ok((answers, head))
     });
     let incoming = accept(&mut instance, &listener).await?;
     assert_eq!(incoming.head.target, "/containers/c1/attach?stream=1");
-    drop(instance.hijack(incoming, "tcp", Vec::new()).await?);
-    let (answers, head) = clients.await??;
+    drop(bounded(instance.hijack(incoming, "tcp", Vec::new())).await?);
+    let (answers, head) = join(clients).await?;
     for (i, (got, expected)) in answers.iter().enumerate() {
         assert_eq!(
             String::from_utf8_lossy(got),
@@ -428,7 +427,7 @@ async fn expect_100_continue_gets_100_then_101_and_the_body_is_handed_over() -> 
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(b"POST /exec/1/start HTTP/1.1\r\nHost: docker\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
             .await?;
         let interim = read_head(&mut s).await;
@@ -439,10 +438,10 @@ async fn expect_100_continue_gets_100_then_101_and_the_body_is_handed_over() -> 
         anyhow::Ok((interim, switch))
     });
     let incoming = accept(&mut instance, &listener).await?;
-    let mut stream = instance.hijack(incoming, "tcp", Vec::new()).await?;
+    let mut stream = bounded(instance.hijack(incoming, "tcp", Vec::new())).await?;
     // Go's semantics: the body the application did not read comes first, in order.
     assert_eq!(read_to_end(&mut stream).await, b"{...}raw");
-    let (interim, switch) = client.await??;
+    let (interim, switch) = join(client).await?;
     assert_eq!(interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     assert_eq!(
         switch,
@@ -456,7 +455,7 @@ async fn connect_is_answered_200_and_the_tunnel_handed_over() -> anyhow::Result<
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\nearly")
             .await?;
         let head = read_head(&mut s).await;
@@ -468,15 +467,14 @@ async fn connect_is_answered_200_and_the_tunnel_handed_over() -> anyhow::Result<
     assert_eq!(incoming.connect_target.as_deref(), Some("db.internal:5432"));
     assert!(incoming.protocols.is_empty());
     // Not a switch: hijack is refused without loss, then the tunnel opens.
-    let err = typed_err(instance.try_hijack(&incoming, "tcp", Vec::new()).await);
+    let err = typed_err(bounded(instance.try_hijack(&incoming, "tcp", Vec::new())).await);
     assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
-    let mut stream = instance
-        .tunnel(incoming, vec![Header::new("Proxy-Agent", "hijack-test")])
-        .await?;
+    let agent = Header::new("Proxy-Agent", "hijack-test");
+    let mut stream = bounded(instance.tunnel(incoming, vec![agent])).await?;
     assert_eq!(stream.buffered(), b"early");
     assert_eq!(read_to_end(&mut stream).await, b"early|late");
     assert_eq!(
-        client.await??,
+        join(client).await?,
         b"HTTP/1.1 200 Connection Established\r\nProxy-Agent: hijack-test\r\n\r\n"
     );
     Ok(())
@@ -499,15 +497,15 @@ async fn websocket_handshakes_get_their_accept_or_400_or_426() -> anyhow::Result
     let clients = tokio::spawn(async move {
         let bad_key = answer_to(addr, bad_key.as_bytes()).await?;
         let bad_version = answer_to(addr, bad_version.as_bytes()).await?;
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(good.as_bytes()).await?;
         let head = read_head(&mut s).await;
         anyhow::Ok((bad_key, bad_version, head))
     });
     let incoming = accept(&mut instance, &listener).await?;
     assert_eq!(incoming.protocols, ["websocket"]);
-    drop(instance.hijack(incoming, "websocket", Vec::new()).await?);
-    let (bad_key, bad_version, head) = clients.await??;
+    drop(bounded(instance.hijack(incoming, "websocket", Vec::new())).await?);
+    let (bad_key, bad_version, head) = join(clients).await?;
     assert_eq!(
         bad_key,
         b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -532,7 +530,7 @@ async fn ten_thousand_sequential_hijacks_leave_no_handle_behind() -> anyhow::Res
     const N: usize = 10_000;
     let clients = tokio::spawn(async move {
         for i in 0..N {
-            let mut s = TcpStream::connect(addr).await?;
+            let mut s = connect_tcp(addr).await;
             s.write_all(UPGRADE_REQUEST).await?;
             s.write_all(format!("{i}").as_bytes()).await?;
             let head = read_head(&mut s).await;
@@ -544,11 +542,11 @@ async fn ten_thousand_sequential_hijacks_leave_no_handle_behind() -> anyhow::Res
     let mut peak = 0;
     for _ in 0..N {
         let incoming = accept(&mut instance, &listener).await?;
-        let stream = instance.hijack(incoming, "tcp", Vec::new()).await?;
+        let stream = bounded(instance.hijack(incoming, "tcp", Vec::new())).await?;
         drop(stream);
         peak = peak.max(instance.open_handles());
     }
-    tokio::time::timeout(LIMIT, clients).await???;
+    join(clients).await?;
     assert_eq!(
         instance.open_handles(),
         baseline,
@@ -568,11 +566,11 @@ async fn an_ipv6_listener_accepts_and_hands_over_the_client_socket() -> anyhow::
     let mut instance = runtime()
         .instantiate(NetPolicy::new().allow_listen(any))
         .await?;
-    let listener = instance.listen(any, Limits::default()).await?;
+    let listener = bounded(instance.listen(any, Limits::default())).await?;
     let addr = listener.local_addr;
     assert!(addr.is_ipv6() && addr.port() != 0, "{addr}");
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         let mut first = UPGRADE_REQUEST.to_vec();
         first.extend_from_slice(b"early");
         s.write_all(&first).await?;
@@ -582,7 +580,7 @@ async fn an_ipv6_listener_accepts_and_hands_over_the_client_socket() -> anyhow::
         anyhow::Ok((s.local_addr()?, head, rest))
     });
     let incoming = accept(&mut instance, &listener).await?;
-    let stream = instance.hijack(incoming, "tcp", vec![]).await?;
+    let stream = bounded(instance.hijack(incoming, "tcp", vec![])).await?;
     let (buffered, mut socket) = stream.into_parts();
     assert_eq!(&buffered[..], b"early");
     assert_eq!(socket.local_addr()?, addr);
@@ -591,7 +589,7 @@ async fn an_ipv6_listener_accepts_and_hands_over_the_client_socket() -> anyhow::
     assert_eq!(read_to_end(&mut socket).await, b"");
     socket.write_all(b"bye").await?;
     socket.shutdown().await?;
-    let (client_addr, head, rest) = client.await??;
+    let (client_addr, head, rest) = join(client).await?;
     assert_eq!(client_addr, peer);
     assert_eq!(
         head,
@@ -609,7 +607,7 @@ async fn a_body_larger_than_the_socket_buffers_reaches_a_slow_reader_whole() -> 
     let (mut instance, listener) = server(Limits::default()).await?;
     let addr = listener.local_addr;
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await?;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         anyhow::Ok(read_to_end(&mut s).await)
@@ -620,8 +618,8 @@ async fn a_body_larger_than_the_socket_buffers_reaches_a_slow_reader_whole() -> 
         reason: "OK".into(),
         headers: vec![],
     };
-    tokio::time::timeout(LIMIT, instance.respond(incoming, head, &body)).await??;
-    let got = client.await??;
+    tokio::time::timeout(LIMIT, bounded(instance.respond(incoming, head, &body))).await??;
+    let got = join(client).await?;
     let mut expected = format!(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -2,29 +2,24 @@
 //! same count and its memory stays flat after warm-up (no per-connection leak in the host, the
 //! component's linear memory or the runtime's tables). Every wait is bounded.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{listening, read_head};
-
-const LIMIT: Duration = Duration::from_secs(20);
+use support::{LIMIT, blocking, listening};
 
 /// One client: upgrade, echo `payload`, half-close, read to the end.
 fn hijack_once(addr: SocketAddr, payload: &[u8]) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut s = blocking::connect(addr, LIMIT);
     s.write_all(b"POST /exec HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
         .expect("request");
-    assert!(read_head(&mut s).starts_with(b"HTTP/1.1 101 "));
+    assert!(blocking::read_head(&mut s, LIMIT).starts_with(b"HTTP/1.1 101 "));
     s.write_all(payload).expect("payload");
     s.shutdown(std::net::Shutdown::Write).expect("half-close");
-    let mut back = Vec::new();
-    s.read_to_end(&mut back).expect("echo");
-    assert_eq!(back, payload);
+    assert_eq!(blocking::read_to_end(&mut s, LIMIT), payload);
 }
 
 /// (open descriptors, resident KiB) of process `pid`, from /proc.
@@ -60,10 +55,9 @@ fn settled_fds(pid: u32) -> usize {
 #[test]
 fn serve_keeps_descriptors_and_memory_flat_over_thousands_of_hijacks() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hijack"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--echo"])
-        .stderr(Stdio::null());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--echo"]);
     let (server, addr) = listening(cmd, LIMIT);
-    let pid = server.0.id();
+    let pid = server.id();
     let payload: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
     for _ in 0..500 {
         hijack_once(addr, &payload);

@@ -4,15 +4,15 @@
 //! `buffered` first, then the stream, nothing lost, nothing repeated.
 //!
 //! A quick run in the normal tests; a long one with `PROPTEST_CASES=100000 cargo test --test
-//! splits --release` (see the README).
+//! splits --release` (see the README). Every wait is bounded.
 
-mod common;
+mod support;
 
-use common::*;
 use hijack_host::{ClientRequest, Header, Limits, NetPolicy};
 use proptest::prelude::*;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::*;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 fn token() -> impl Strategy<Value = String> {
@@ -135,24 +135,20 @@ async fn client_case(
     answer.extend_from_slice(b"\r\n");
     answer.extend_from_slice(&tail);
     let peer = tokio::spawn(async move {
-        let (mut s, _) = tokio::time::timeout(LIMIT, listener.accept()).await??;
+        let (mut s, _) = accept_tcp(&listener).await;
         read_head(&mut s).await;
         write_split(&mut s, &answer, &schedule).await?;
         s.shutdown().await?;
         anyhow::Ok(())
     });
     let mut instance = runtime().instantiate(connect_to(addr)).await?;
-    let (head, mut conn) = instance
-        .dial(
-            &addr.to_string(),
-            ClientRequest::new("GET", "/", "tcp"),
-            Default::default(),
-        )
-        .await?;
+    let request = ClientRequest::new("GET", "/", "tcp");
+    let (head, mut conn) =
+        bounded(instance.dial(&addr.to_string(), request, Default::default())).await?;
     let got = extra_fields(&head.headers, 2);
     anyhow::ensure!(got == fields, "fields {got:?} != {fields:?}");
     tail_is_exact(&mut conn, &tail).await?;
-    peer.await??;
+    join(peer).await?;
     Ok(())
 }
 
@@ -167,7 +163,7 @@ async fn server_case(
     let mut instance = runtime()
         .instantiate(NetPolicy::new().allow_listen(any))
         .await?;
-    let listener = instance.listen(any, Limits::default()).await?;
+    let listener = bounded(instance.listen(any, Limits::default())).await?;
     let addr = listener.local_addr;
     let mut request =
         b"POST /x HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n".to_vec();
@@ -177,22 +173,19 @@ async fn server_case(
     request.extend_from_slice(b"\r\n");
     request.extend_from_slice(&tail);
     let client = tokio::spawn(async move {
-        let mut s = TcpStream::connect(addr).await?;
+        let mut s = connect_tcp(addr).await;
         write_split(&mut s, &request, &schedule).await?;
         s.shutdown().await?;
-        let mut rest = Vec::new();
-        tokio::time::timeout(LIMIT, s.read_to_end(&mut rest)).await??;
+        read_to_end(&mut s).await;
         anyhow::Ok(())
     });
-    let incoming = tokio::time::timeout(LIMIT, instance.accept(&listener)).await??;
+    let incoming = bounded(instance.accept(&listener)).await?;
     let got = extra_fields(&incoming.head.headers, 3);
     anyhow::ensure!(got == fields, "fields {got:?} != {fields:?}");
-    let mut conn = instance
-        .hijack(incoming, "tcp", Vec::<Header>::new())
-        .await?;
+    let mut conn = bounded(instance.hijack(incoming, "tcp", Vec::<Header>::new())).await?;
     tail_is_exact(&mut conn, &tail).await?;
     drop(conn);
-    client.await??;
+    join(client).await?;
     Ok(())
 }
 

@@ -3,19 +3,20 @@
 //! `websockets`) and a native client that checks the frames byte by byte. Every wait is
 //! bounded.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
 mod support;
 
-use support::{Killed, Runner, listening, read_head, run_bounded};
+use support::{Proc, Runner, blocking, listening, run_bounded};
 
-const LIMIT: Duration = Duration::from_secs(30);
+/// The bound on each wait of the tests that run under wasmtime only.
+const LIMIT: Duration = Runner::Wasmtime.limit();
 
 /// `websocket-echo.wasm --listen 127.0.0.1:0` under `runner`.
-fn echo_server(runner: Runner) -> (Killed, SocketAddr) {
+fn echo_server(runner: Runner) -> (Proc, SocketAddr) {
     let mut cmd = runner.command("websocket-echo.wasm");
     cmd.args(["--listen", "127.0.0.1:0"]);
     listening(cmd, runner.limit())
@@ -94,8 +95,7 @@ fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 #[test]
 fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
     let (_server, addr) = echo_server(Runner::Wasmtime);
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut s = blocking::connect(addr, LIMIT);
     // The handshake and the first frame in one write: the frame reaches tungstenite through
     // the component's `buffered`.
     let mut first = format!(
@@ -105,34 +105,30 @@ fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
     .into_bytes();
     first.extend(client_frame(0x1, b"early"));
     s.write_all(&first).expect("handshake and frame");
-    let head = String::from_utf8(read_head(&mut s)).expect("UTF-8 head");
+    let head = String::from_utf8(blocking::read_head(&mut s, LIMIT)).expect("UTF-8 head");
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
     // RFC 6455 §1.3's own example key and accept.
     assert!(
         head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
         "{head}"
     );
-    let mut echo = [0u8; 7];
-    s.read_exact(&mut echo).expect("echo");
-    assert_eq!(&echo, b"\x81\x05early", "an unmasked text frame back");
+    let echo = blocking::read_exact(&mut s, 7, LIMIT);
+    assert_eq!(echo, b"\x81\x05early", "an unmasked text frame back");
 
     // Close with 1000: the server answers with its close frame and closes the connection.
     s.write_all(&client_frame(0x8, &[0x03, 0xe8]))
         .expect("close");
-    let mut rest = Vec::new();
-    s.read_to_end(&mut rest).expect("read to EOF");
+    let rest = blocking::read_to_end(&mut s, LIMIT);
     assert_eq!(rest, b"\x88\x02\x03\xe8");
 }
 
 #[test]
 fn a_plain_request_is_answered_426() {
     let (_server, addr) = echo_server(Runner::Wasmtime);
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
+    let mut s = blocking::connect(addr, LIMIT);
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("request");
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).expect("answer");
+    let answer = blocking::read_to_end(&mut s, LIMIT);
     let answer = String::from_utf8_lossy(&answer);
     assert!(
         answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
