@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Merge the bench binaries' rows into latest.json, latest.md and latest.svg (issue 9).
+"""Merge the bench binaries' rows into latest.json, latest.md and latest.svg.
 
 Each bench binary in host/benches appends its rows, one JSON object a line, to
-<rows>/<bench>.jsonl (host/benches/common/mod.rs writes them). This script adds the date, the
+<rows>/<bench>.jsonl (host/benches/common/emit.rs writes them). This script adds the date, the
 machine and the load, and writes the three files. Python 3 standard library only.
 
     python3 host/benches/report.py --rows target/bench-rows --out benches/results \
