@@ -10,9 +10,9 @@
 mod common;
 
 use common::{Better, Goal, Row};
+use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner};
 use std::hint::black_box;
 use std::time::Instant;
-use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner};
 
 /// A Docker-CLI-like attach request, padded with a plausible header to exactly 600 bytes.
 fn head() -> Vec<u8> {

@@ -11,9 +11,8 @@ use crate::addr;
 use crate::bindings::exports::hijack::http::client::{
     Options as ClientOptions, Request as ClientRequest,
 };
-use crate::bindings::exports::hijack::http::types::{
-    Header, Hijacked, Limits, RequestHead, ResponseHead,
-};
+use crate::bindings::exports::hijack::http::server::ListenOptions;
+use crate::bindings::exports::hijack::http::types::{Header, Hijacked, RequestHead, ResponseHead};
 use crate::bindings::exports::hijack::http::{client, server};
 use crate::error::Error;
 use crate::policy::NetPolicy;
@@ -42,7 +41,16 @@ impl State {
         }
     }
 
-    /// The view the host's own TCP (`sockets.rs`) works on: the table and the grants.
+    /// Test hook: the data of a store that runs a WASI command (not the component) under
+    /// `policy`, its TCP the host's own once
+    /// [`add_tcp_to_linker`](crate::runtime::add_tcp_to_linker) is applied. For
+    /// `host/tests/tcp_conformance.rs`; not part of the supported API.
+    #[doc(hidden)]
+    pub fn for_command(ctx: WasiCtx, policy: NetPolicy) -> Self {
+        Self::new(ctx, Arc::new(policy))
+    }
+
+    /// The view the host's own TCP (`sockets/`) works on: the table and the grants.
     pub(crate) fn tcp(&mut self) -> sockets::TcpView<'_> {
         sockets::TcpView {
             table: &mut self.table,
@@ -192,19 +200,25 @@ impl Instance {
         self.release_dropped().await?;
         let client = self.client()?;
         let (head, hijacked) = client
-            .call_hijack(&mut self.store, authority, &request, options)
+            .call_dial(&mut self.store, authority, &request, options)
             .await??;
         let stream = self.take(hijacked).await?;
         Ok((head, stream))
     }
 
-    /// The server side: bind and listen on `addr`.
-    pub async fn listen(&mut self, addr: SocketAddr, limits: Limits) -> Result<Listener, Error> {
+    /// The server side: bind and listen on `addr`, with `options` for every request head
+    /// (a [`Limits`](crate::Limits) converts into them, with the default number of heads read
+    /// at once).
+    pub async fn listen(
+        &mut self,
+        addr: SocketAddr,
+        options: impl Into<ListenOptions>,
+    ) -> Result<Listener, Error> {
         self.release_dropped().await?;
         let server = self.server()?;
         let guest = server.listener();
         let resource = guest
-            .call_bind(&mut self.store, addr::to_wasi(addr), limits)
+            .call_bind(&mut self.store, addr::to_wasi(addr), options.into())
             .await??;
         let handle = self.handle(resource);
         let local = guest
@@ -220,29 +234,16 @@ impl Instance {
     pub async fn accept(&mut self, listener: &Listener) -> Result<Incoming, Error> {
         self.release_dropped().await?;
         let server = self.server()?;
-        let resource = server
+        let (resource, request) = server
             .listener()
             .call_accept(&mut self.store, listener.handle.resource())
             .await??;
-        // From here on, an error drops `handle`, which queues the resource for release.
-        let handle = self.handle(resource);
-        let incoming = server.incoming();
-        let head = incoming.call_head(&mut self.store, resource).await?;
-        let protocols = incoming
-            .call_upgrade_protocols(&mut self.store, resource)
-            .await?;
-        let remote = incoming
-            .call_remote_address(&mut self.store, resource)
-            .await?;
-        let connect_target = incoming
-            .call_connect_target(&mut self.store, resource)
-            .await?;
         Ok(Incoming {
-            handle,
-            head,
-            protocols,
-            remote_addr: remote.map(addr::from_wasi),
-            connect_target,
+            handle: self.handle(resource),
+            head: request.head,
+            protocols: request.upgrade_protocols,
+            remote_addr: request.remote_address.map(addr::from_wasi),
+            connect_target: request.connect_target,
         })
     }
 

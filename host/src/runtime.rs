@@ -26,6 +26,16 @@ pub const COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hijack.wa
 
 pub use cache::default_dir as default_cache_dir;
 
+/// Test hook: put the host's own `wasi:sockets/tcp` and `tcp-create-socket` in `linker`, in
+/// place of wasmtime-wasi's (add those first, e.g. with
+/// `wasmtime_wasi::p2::add_to_linker_async`), checked against the store's policy (see
+/// [`State::for_command`]). It lets a test run any WASI command over the TCP the component
+/// gets; not part of the supported API.
+#[doc(hidden)]
+pub fn add_tcp_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    sockets::add_to_linker(linker, State::tcp)
+}
+
 /// Bytes of a pooled slot's memory and tables kept resident between instances.
 const KEEP_RESIDENT: usize = 64 * 1024;
 
@@ -142,7 +152,7 @@ impl Runtime {
             .allow_tcp(policy.any_tcp())
             .allow_udp(false)
             .allow_ip_name_lookup(policy.name_lookup());
-        // TCP checks the policy itself (sockets.rs); wasmtime-wasi's check stays for what
+        // TCP checks the policy itself (sockets/); wasmtime-wasi's check stays for what
         // else of its sockets the component might reach.
         let policy = Arc::new(policy);
         let check = Arc::clone(&policy);

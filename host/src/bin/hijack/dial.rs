@@ -35,7 +35,6 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
             head_timeout_ms: d.head_timeout_ms,
             max_head_bytes: d.max_head_bytes,
             max_headers: None,
-            max_pending_heads: None,
         },
         connect_timeout_ms: d.connect_timeout_ms,
         keepalive_ms: d.keepalive_ms,

@@ -37,7 +37,6 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
         head_timeout_ms: s.head_timeout_ms,
         max_head_bytes: s.max_head_bytes,
         max_headers: None,
-        max_pending_heads: None,
     };
     let listener = instance.listen(s.listen, limits).await?;
     {
