@@ -6,7 +6,7 @@
 
 use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
-use crate::escape::{escape, escape_multiline};
+use hijack_proto::escape::{escape, escape_multiline};
 use crate::runtime;
 use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, stdcopy};
 use hijack_proto::Authority;

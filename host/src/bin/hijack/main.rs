@@ -11,7 +11,6 @@
 mod args;
 mod demo;
 mod dial;
-mod escape;
 mod serve;
 
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 //! the handoff: the log line, the echo or the child process, and its end.
 
 use crate::args::{Action, Serve};
-use crate::escape::escape;
+use hijack_proto::escape::escape;
 use crate::runtime;
 use hijack_host::{
     Header, HijackedReader, HijackedStream, Instance, Limits, NetPolicy, ResponseHead,
