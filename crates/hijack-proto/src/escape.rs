@@ -9,10 +9,13 @@
 //! unassigned code point. The escapes are `\xNN` for a byte (C0, DEL, or a byte of invalid
 //! UTF-8), `\u{XXXX}` for a code point, and `\n`, `\r`, `\t` for those three.
 //!
-//! This module only escapes: it does not truncate, decide what to show, or write anywhere.
+//! One home for the rule: the `hijack` CLI's output and logs and the example components' text
+//! answers all escape with it. This module only escapes: it does not truncate, decide what to
+//! show, or write anywhere.
 //! A backslash passes as it is, so an escape in the output may also be literal input text.
 
-use std::fmt::Write as _;
+use alloc::string::String;
+use core::fmt::Write as _;
 
 /// Escapes `bytes` for one line of output (a log field): line breaks and tabs are escaped too.
 pub fn escape(bytes: &[u8]) -> String {
@@ -71,7 +74,7 @@ fn push_byte(out: &mut String, byte: u8) {
 fn is_printable(c: char) -> bool {
     let mut buf = [b' '; 5];
     let len = 1 + c.encode_utf8(&mut buf[1..]).len();
-    let Ok(text) = str::from_utf8(&buf[..len]) else {
+    let Ok(text) = core::str::from_utf8(&buf[..len]) else {
         return false;
     };
     text.escape_debug().count() == 2
@@ -80,6 +83,7 @@ fn is_printable(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     #[test]
     fn plain_text_is_unchanged() {

@@ -12,6 +12,7 @@
 //!   whether a response switched protocols.
 //! - [`server`]: request parsing, offered protocols, and the encoding of answers.
 //! - [`validate`]: checks on caller input, applied before any byte is sent.
+//! - [`escape`]: untrusted text made safe for a terminal;
 //! - [`parse_authority`]: `host:port` authorities; [`AcceptBackoff`]: Go's pause after a
 //!   transient accept failure.
 //!
@@ -39,6 +40,7 @@ mod authority;
 mod backoff;
 pub mod client;
 mod error;
+pub mod escape;
 mod head;
 mod limits;
 mod message;

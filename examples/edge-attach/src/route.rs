@@ -80,21 +80,11 @@ pub fn percent_decode(s: &str) -> Result<String, String> {
         .map_err(|_| "not UTF-8 once percent-decoded".into())
 }
 
-/// `text` as one line of a `text/plain` body: control and bidirectional-formatting characters
-/// (which may come from the query or from the upstream's answer) escaped as `\u{..}`, then `\n`.
+/// `text` as one line of a `text/plain` body: what could drive a terminal (controls, bidi
+/// and other invisible format characters, which may come from the query or from the
+/// upstream's answer) escaped by the core's rule, then `\n`.
 pub fn line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        let bidi = matches!(
-            c,
-            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        );
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
+    let mut out = hijack_proto::escape::escape(text.as_bytes());
     out.push('\n');
     out
 }
@@ -180,7 +170,7 @@ mod tests {
         );
         assert_eq!(
             line("a\r\nb\u{1b}[2J\u{202e}c"),
-            "a\\u{d}\\u{a}b\\u{1b}[2J\\u{202e}c\n"
+            "a\\r\\nb\\x1B[2J\\u{202E}c\n"
         );
     }
 }

@@ -6,10 +6,10 @@
 
 use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
-use hijack_proto::escape::{escape, escape_multiline};
 use crate::runtime;
 use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, stdcopy};
 use hijack_proto::Authority;
+use hijack_proto::escape::{escape, escape_multiline};
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use tokio::io::AsyncWriteExt;

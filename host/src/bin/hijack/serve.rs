@@ -5,12 +5,12 @@
 //! the handoff: the log line, the echo or the child process, and its end.
 
 use crate::args::{Action, Serve};
-use hijack_proto::escape::escape;
 use crate::runtime;
 use hijack_host::{
     Header, HijackedReader, HijackedStream, Instance, Limits, NetPolicy, ResponseHead,
 };
 use hijack_proto::AcceptBackoff;
+use hijack_proto::escape::escape;
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
