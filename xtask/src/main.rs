@@ -3,7 +3,8 @@
 //! - `component`: build the shipped component (the recipe in `hijack-build`, the same one
 //!   the host embeds) and print its path.
 //! - `examples`: that, then build every example of the examples workspace (`examples/`) for
-//!   `wasm32-wasip2`, and compose each with the shipped component as `wac plug` would, into
+//!   `wasm32-wasip2`, and compose each with the shipped component as `wac plug` would (with the
+//!   prebuilt `wasm-tools compose` that scripts/tools installs), into
 //!   `target/composed/NAME.wasm` (beside `target/composed/hijack.wasm`, the component itself).
 //!
 //! The examples are the members of `examples/Cargo.toml` that build a component (a `bin` or a
@@ -66,18 +67,16 @@ fn examples(root: &Path) -> Result<()> {
     }
     let out = root.join("target/composed");
     std::fs::create_dir_all(&out)?;
-    let library =
-        std::fs::read(&built.path).with_context(|| format!("read {}", built.path.display()))?;
-    std::fs::write(out.join("hijack.wasm"), &library)?;
+    let library = out.join("hijack.wasm");
+    std::fs::copy(&built.path, &library)
+        .with_context(|| format!("copy {}", built.path.display()))?;
     for example in &examples {
-        let app_path = target_dir
+        let app = target_dir
             .join("wasm32-wasip2/release")
             .join(format!("{}.wasm", example.file));
-        let app =
-            std::fs::read(&app_path).with_context(|| format!("read {}", app_path.display()))?;
-        let composed = plug(&app, &library)
+        let composed = out.join(format!("{}.wasm", example.name));
+        plug(root, &app, &library, &composed)
             .with_context(|| format!("compose {} with the component", example.name))?;
-        std::fs::write(out.join(format!("{}.wasm", example.name)), composed)?;
     }
     let names: Vec<_> = examples.iter().map(|e| e.name.as_str()).collect();
     eprintln!(
@@ -139,15 +138,31 @@ fn is_bin(target: &serde_json::Value) -> bool {
 }
 
 /// `app` with its imports of the library's exports satisfied by `library`, and the app's
-/// exports exported: what `wac plug APP --plug LIBRARY` writes.
-fn plug(app: &[u8], library: &[u8]) -> Result<Vec<u8>> {
-    use wac_graph::{CompositionGraph, EncodeOptions};
-    let mut graph = CompositionGraph::new();
-    let app = wac_types::Package::from_bytes("app", None, app.to_vec(), graph.types_mut())?;
-    let app = graph.register_package(app)?;
-    let library =
-        wac_types::Package::from_bytes("hijack", None, library.to_vec(), graph.types_mut())?;
-    let library = graph.register_package(library)?;
-    wac_graph::plug(&mut graph, vec![library], app)?;
-    Ok(graph.encode(EncodeOptions::default())?)
+/// exports exported: what `wac plug APP --plug LIBRARY` writes, done by `wasm-tools compose`
+/// (prebuilt, installed by scripts/tools into tools/bin; its notice that wac is the newer tool
+/// is shown only when it fails).
+fn plug(root: &Path, app: &Path, library: &Path, out: &Path) -> Result<()> {
+    let prebuilt = root.join("tools/bin/wasm-tools");
+    let tool = if prebuilt.exists() {
+        prebuilt
+    } else {
+        "wasm-tools".into()
+    };
+    let run = Command::new(&tool)
+        .arg("compose")
+        .arg(app)
+        .arg("-d")
+        .arg(library)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .with_context(|| format!("run {} (bash scripts/tools installs it)", tool.display()))?;
+    if !run.status.success() {
+        bail!(
+            "wasm-tools compose {}: {}",
+            app.display(),
+            String::from_utf8_lossy(&run.stderr).trim()
+        );
+    }
+    Ok(())
 }

@@ -32,10 +32,15 @@ use tokio::net::{TcpListener, TcpStream};
 /// The bound on every wait in a test.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
-/// The embedded component, compiled once for the whole test binary.
+/// The embedded component, loaded once for the whole test binary from a compile cache that
+/// every test binary of the run shares (cargo's scratch directory for integration tests): the
+/// component is compiled to machine code once per build, not once per binary.
 pub fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| Runtime::new().expect("compile the component"))
+    RT.get_or_init(|| {
+        let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hijack-cache");
+        Runtime::cached(&cache).expect("compile the component")
+    })
 }
 
 /// A loopback listener on a port the kernel picked, held for as long as the test holds it.
