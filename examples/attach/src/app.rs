@@ -1,15 +1,14 @@
 //! The command itself: parse the URL, ask the hijack component to dial, then move bytes.
 
-use std::io::Write;
 use std::process::ExitCode;
 use wasip2::io::poll::poll;
-use wasip2::io::streams::{OutputStream, StreamError};
+use wasip2::io::streams::StreamError;
 use wasip2::sockets::tcp::ShutdownType;
 
 use hijack_guest::client::{self, Options};
 use hijack_guest::proto::parse_authority_or;
 use hijack_guest::types::{Error, Hijacked};
-use hijack_guest::{default_options, describe, docker_attach};
+use hijack_guest::{default_options, describe, docker_attach, write_all};
 
 /// Most bytes moved per read.
 const CHUNK: u64 = 64 * 1024;
@@ -62,13 +61,6 @@ fn split_url(url: &str) -> Option<(String, String)> {
     };
     let authority = parse_authority_or(authority, 80).ok()?;
     Some((authority.to_string(), target.to_string()))
-}
-
-/// All of `bytes` to `out`, flushed.
-fn write_all(out: &mut OutputStream, bytes: &[u8]) -> Result<(), String> {
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("writing: {e}"))
 }
 
 /// stdin → connection (EOF half-closes), connection → stdout, both in one thread.

@@ -12,8 +12,7 @@ use crate::route::{self, Route};
 
 use hijack_guest::client;
 use hijack_guest::types::{Error, Hijacked, ResponseHead};
-use hijack_guest::{default_options, docker_attach};
-use std::io::Write;
+use hijack_guest::{default_options, docker_attach, write_all};
 
 /// `content-type` of the one-line answers.
 const TEXT: (&str, &str) = ("content-type", "text/plain; charset=utf-8");
@@ -188,13 +187,6 @@ fn write_body(
         .write()
         .map_err(|()| "the response body has no stream".to_string())?;
     fill(&mut to_client)
-}
-
-/// All of `bytes` to `out`, flushed.
-fn write_all(out: &mut OutputStream, bytes: &[u8]) -> Result<(), String> {
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("writing: {e}"))
 }
 
 /// `input` to `out` until `input` closes; `out` closing first is an error.

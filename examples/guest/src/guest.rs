@@ -36,6 +36,14 @@ pub use hijack_net as net;
 /// The sans-IO core the component itself uses: authorities, Go's accept back-off.
 pub use hijack_proto as proto;
 
+/// All of `bytes` to `out` (std's `io::Write`, waiting as it must), then flushed.
+pub fn write_all(out: &mut wasip2::io::streams::OutputStream, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("writing: {e}"))
+}
+
 /// Limits with every field at the component's default.
 pub fn default_limits() -> types::Limits {
     types::Limits {

@@ -21,14 +21,7 @@ fn curl(args: &[&str]) -> String {
 fn serve_echo_against_a_native_client() {
     let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--upgrade", "tcp", "--echo"]);
     // Head and the first bytes of the new protocol in one write.
-    let mut s = connect(addr);
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping")
-        .expect("write");
-    s.shutdown(std::net::Shutdown::Write).expect("half-close");
-    assert_eq!(
-        text(&read_to_end(&mut s)),
-        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping"
-    );
+    assert_echoes_ping(addr);
     // A request that does not offer an accepted protocol gets 426, then close.
     let mut s = connect(addr);
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
@@ -189,14 +182,7 @@ fn serve_survives_running_out_of_descriptors_and_serves_again() {
         log_text()
     );
     drop(idle);
-    let mut s = connect(addr);
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping")
-        .expect("write");
-    s.shutdown(std::net::Shutdown::Write).expect("half-close");
-    assert_eq!(
-        text(&read_to_end(&mut s)),
-        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping"
-    );
+    assert_echoes_ping(addr);
     assert!(log_text().contains("accepting again"), "{}", log_text());
     let _ = std::fs::remove_file(&log);
 }
@@ -237,4 +223,17 @@ fn an_exec_child_is_killed_after_its_client_resets() {
         thread::sleep(Duration::from_millis(50));
     }
     let _ = std::fs::remove_file(&pid_file);
+}
+
+/// An upgrade to `tcp` with `ping` in the same write, half-closed: `serve --echo` answers the
+/// `101` and sends `ping` back, then closes.
+fn assert_echoes_ping(addr: std::net::SocketAddr) {
+    let mut s = connect(addr);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping")
+        .expect("write");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    assert_eq!(
+        text(&read_to_end(&mut s)),
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nping"
+    );
 }
