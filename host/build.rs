@@ -1,6 +1,7 @@
-//! Embeds the shipped wasi-hijack component: `hijack_build::build_component` (the one recipe,
-//! shared with `xtask examples`) builds it into `target/component/hijack.wasm`, and this script
-//! copies it to `OUT_DIR/hijack.wasm` for `include_bytes!`.
+//! Embeds the shipped wasi-hijack component in its world `hijack-tls` (the host supplies
+//! wasi:tls): `hijack_build::build_component` (the one recipe, shared with `xtask examples`)
+//! builds it into `target/component/hijack-tls.wasm`, and this script copies it to
+//! `OUT_DIR/hijack.wasm` for `include_bytes!`.
 
 use std::env;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ fn main() {
     for watched in hijack_build::watched(root) {
         println!("cargo:rerun-if-changed={}", watched.display());
     }
-    let built = match hijack_build::build_component(root) {
+    let built = match hijack_build::build_component(root, hijack_build::World::HijackTls) {
         Ok(built) => built,
         Err(e) => panic!("{e}"),
     };

@@ -17,22 +17,34 @@ use wasip2::sockets::network::IpSocketAddress;
 /// allowed them.
 #[allow(unsafe_code, missing_docs)]
 mod bindings {
-    wit_bindgen::generate!({
-        path: "wit",
-        world: "hijack",
-        with: {
-            "wasi:io/error@0.2.12": wasip2::io::error,
-            "wasi:io/poll@0.2.12": wasip2::io::poll,
-            "wasi:io/streams@0.2.12": wasip2::io::streams,
-            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-            "wasi:sockets/network@0.2.12": wasip2::sockets::network,
-            "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
-            "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
-            "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
-            "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
-            "wasi:random/random@0.2.12": wasip2::random::random,
-        },
-    });
+    // One source, two worlds: `hijack`, and with the `tls` feature `hijack-tls` (the same
+    // plus wasi:tls and the `tls-client` export).
+    macro_rules! bind {
+        ($world:literal $(, $with:literal: $path:path)*) => {
+            wit_bindgen::generate!({
+                path: "wit",
+                world: $world,
+                features: ["tls"],
+                with: {
+                    "wasi:io/error@0.2.12": wasip2::io::error,
+                    "wasi:io/poll@0.2.12": wasip2::io::poll,
+                    "wasi:io/streams@0.2.12": wasip2::io::streams,
+                    "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+                    "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+                    "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
+                    "wasi:sockets/instance-network@0.2.12": wasip2::sockets::instance_network,
+                    "wasi:sockets/tcp-create-socket@0.2.12": wasip2::sockets::tcp_create_socket,
+                    "wasi:sockets/ip-name-lookup@0.2.12": wasip2::sockets::ip_name_lookup,
+                    "wasi:random/random@0.2.12": wasip2::random::random,
+                    $($with: $path,)*
+                },
+            });
+        };
+    }
+    #[cfg(not(feature = "tls"))]
+    bind!("hijack");
+    #[cfg(feature = "tls")]
+    bind!("hijack-tls", "wasi:tls/types@0.2.0-draft": hijack_net::tls_types);
 
     use super::Component;
     export!(Component);
@@ -49,7 +61,8 @@ impl wit_client::Guest for Component {
         request: wit_client::Request,
         options: wit_client::Options,
     ) -> Result<(wit::ResponseHead, wit::Hijacked), wit::Error> {
-        let (head, hijacked) = with_request(&authority, request, options, client::blocking_dial)?;
+        let (head, hijacked) =
+            with_request(&authority, request, options, None, client::blocking_dial)?;
         Ok((response_out(head), hijacked_out(hijacked)))
     }
 
@@ -58,7 +71,13 @@ impl wit_client::Guest for Component {
         request: wit_client::Request,
         options: wit_client::Options,
     ) -> Result<wit_client::PendingDial, wit::Error> {
-        let pending = with_request(&authority, request, options, client::PendingDial::start)?;
+        let pending = with_request(
+            &authority,
+            request,
+            options,
+            None,
+            client::PendingDial::start,
+        )?;
         Ok(wit_client::PendingDial::new(PendingDial(RefCell::new(
             pending,
         ))))
@@ -70,10 +89,12 @@ fn with_request<T>(
     authority: &str,
     request: wit_client::Request,
     options: wit_client::Options,
+    tls: Option<client::TlsPlan>,
     f: impl FnOnce(
         &str,
         &proto::client::UpgradeRequest<'_>,
         &client::DialOptions,
+        Option<client::TlsPlan>,
     ) -> Result<T, exchange::Error>,
 ) -> Result<T, wit::Error> {
     let limits = limits(options.limits, None)?;
@@ -93,7 +114,7 @@ fn with_request<T>(
         keepalive_ms: options.keepalive_ms,
         allow_200: options.allow_200,
     };
-    Ok(f(authority, &req, &options)?)
+    Ok(f(authority, &req, &options, tls)?)
 }
 
 struct PendingDial(RefCell<client::PendingDial>);
@@ -253,12 +274,15 @@ fn response_out(head: proto::ResponseHead) -> wit::ResponseHead {
     }
 }
 
+/// A plain connection as the WIT hands it over. Only `tls-client` makes connections over TLS,
+/// and it hands them over with [`tls::hijacked_out`].
 fn hijacked_out(h: exchange::Hijacked) -> wit::Hijacked {
-    let (socket, input, output) = h.conn.into_parts();
+    let parts = h.conn.into_parts();
+    debug_assert!(parts.tls.is_none());
     wit::Hijacked {
-        socket,
-        input,
-        output,
+        socket: parts.socket,
+        input: parts.input,
+        output: parts.output,
         buffered: h.buffered,
     }
 }
@@ -302,6 +326,91 @@ impl From<NetError> for wit::Error {
             NetError::Socket(c) => Self::Socket(c),
             NetError::Io(s) => Self::Io(s),
             NetError::Timeout => Self::Timeout,
+            NetError::Tls(s) => Self::Tls(s),
+        }
+    }
+}
+
+/// The `tls-client` export (the `hijack-tls` world).
+#[cfg(feature = "tls")]
+mod tls {
+    use super::{Component, response_out, wit, wit_client, with_request};
+    use crate::exchange::{self, client};
+    use alloc::{string::String, vec::Vec};
+    use bindings_tls::{HijackedTls, TlsOptions};
+    use core::cell::RefCell;
+    use wasip2::io::poll::Pollable;
+
+    use super::bindings::exports::hijack::http::tls_client as bindings_tls;
+
+    impl bindings_tls::Guest for Component {
+        type PendingDial = PendingDial;
+
+        fn dial(
+            authority: String,
+            request: wit_client::Request,
+            options: wit_client::Options,
+            tls: TlsOptions,
+        ) -> Result<(wit::ResponseHead, HijackedTls), wit::Error> {
+            let plan = Some(plan(tls));
+            let (head, hijacked) =
+                with_request(&authority, request, options, plan, client::blocking_dial)?;
+            Ok((response_out(head), hijacked_out(hijacked)?))
+        }
+
+        fn start_dial(
+            authority: String,
+            request: wit_client::Request,
+            options: wit_client::Options,
+            tls: TlsOptions,
+        ) -> Result<bindings_tls::PendingDial, wit::Error> {
+            let plan = Some(plan(tls));
+            let start = client::PendingDial::start;
+            let pending = with_request(&authority, request, options, plan, start)?;
+            Ok(bindings_tls::PendingDial::new(PendingDial(RefCell::new(
+                pending,
+            ))))
+        }
+    }
+
+    pub struct PendingDial(RefCell<client::PendingDial>);
+
+    impl bindings_tls::GuestPendingDial for PendingDial {
+        fn subscribe(&self) -> Vec<Pollable> {
+            self.0.borrow().subscribe()
+        }
+
+        fn finish(&self) -> Result<(wit::ResponseHead, HijackedTls), wit::Error> {
+            match self.0.borrow_mut().try_finish()? {
+                Some((head, hijacked)) => Ok((response_out(head), hijacked_out(hijacked)?)),
+                None => Err(wit::Error::WouldBlock),
+            }
+        }
+    }
+
+    fn plan(tls: TlsOptions) -> client::TlsPlan {
+        client::TlsPlan {
+            server_name: tls.server_name,
+            proxy: tls
+                .proxy
+                .map(|proxy| (proxy, super::headers_in(tls.proxy_headers))),
+        }
+    }
+
+    /// A connection over TLS as the WIT hands it over.
+    fn hijacked_out(h: exchange::Hijacked) -> Result<HijackedTls, wit::Error> {
+        let parts = h.conn.into_parts();
+        match parts.tls {
+            Some(connection) => Ok(HijackedTls {
+                input: parts.input,
+                output: parts.output,
+                connection,
+                socket: parts.socket,
+                buffered: h.buffered,
+            }),
+            // `tls-client` runs every exchange over TLS; were one not, it is closed, not
+            // handed over as if it were.
+            None => Err(wit::Error::Io("the connection is not over TLS".into())),
         }
     }
 }

@@ -1,21 +1,42 @@
-//! All `bindgen!` configuration in one place: the host's view of `wit/hijack.wit`.
+//! All `bindgen!` configuration in one place: the host's view of `wit/hijack.wit`, world
+//! `hijack-tls` (the embedded component's; `hijack` is a part of it).
 //!
 //! WASI types come from `wasmtime_wasi::p2::bindings`, so the `input-stream` and
 //! `output-stream` the component returns are the resources wasmtime-wasi keeps in the store's
-//! table; `tcp-socket` is the host's own (`sockets/`), from the `sockets` bindings below.
+//! table; `tcp-socket` is the host's own (`sockets/`), and so are wasi:tls's resources
+//! (`tls/`), from the bindings below.
 
 #![allow(missing_docs)]
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "hijack",
+    world: "hijack-tls",
     imports: { default: async | trappable },
     exports: { default: async },
     with: {
         "wasi:sockets/tcp": sockets::wasi::sockets::tcp,
+        "wasi:tls": tls::wasi::tls,
         "wasi": wasmtime_wasi::p2::bindings,
     },
 });
+
+/// `wasi:tls/types` (0.2.0-draft), implemented by the host (`tls/`) over wasmtime-wasi's
+/// streams and pollables.
+pub mod tls {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        interfaces: "
+            import wasi:tls/types@0.2.0-draft;
+        ",
+        imports: { default: trappable },
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:tls/types.client-handshake": crate::tls::ClientHandshake,
+            "wasi:tls/types.client-connection": crate::tls::ClientConnection,
+            "wasi:tls/types.future-client-streams": crate::tls::FutureClientStreams,
+        },
+    });
+}
 
 /// `wasi:sockets/tcp` and `tcp-create-socket`, implemented by the host (`sockets/`) over
 /// wasmtime-wasi's streams, pollables and `network`. `error-code` is trappable, as

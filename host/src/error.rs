@@ -103,6 +103,19 @@ impl Error {
         matches!(self, Self::Hijack(HijackError::Transient(_)))
     }
 
+    /// What kind of TLS failure this is, if it is one: the handshake's (the component's `tls`
+    /// error), or a TLS read's or write's within the exchange (its `io` error; e.g. a server
+    /// that wants a client certificate refuses only after the handshake, in TLS 1.3).
+    pub fn tls_failure(&self) -> Option<crate::TlsFailure> {
+        match self {
+            Self::Hijack(HijackError::Tls(why)) => {
+                Some(crate::TlsFailure::of_message(why).unwrap_or(crate::TlsFailure::Handshake))
+            }
+            Self::Hijack(HijackError::Io(why)) => crate::TlsFailure::of_message(why),
+            _ => None,
+        }
+    }
+
     /// Whether the component trapped.
     pub fn is_trap(&self) -> bool {
         matches!(self, Self::Trap(_))
@@ -183,6 +196,9 @@ impl fmt::Display for Describe<'_> {
                 code.name()
             ),
             E::Io(why) => write!(f, "i/o error: {why}"),
+            // The host's wasi:tls already says `tls: ...`.
+            E::Tls(why) if why.starts_with("tls:") => f.write_str(why),
+            E::Tls(why) => write!(f, "tls: {why}"),
             E::Timeout => f.write_str("timed out"),
             E::ClosedBeforeHead => {
                 f.write_str("the peer closed the connection before a response head")

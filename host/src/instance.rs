@@ -12,12 +12,14 @@ use crate::bindings::exports::hijack::http::client::{
     Options as ClientOptions, Request as ClientRequest,
 };
 use crate::bindings::exports::hijack::http::server::ListenOptions;
+use crate::bindings::exports::hijack::http::tls_client::{self, HijackedTls, TlsOptions};
 use crate::bindings::exports::hijack::http::types::{Header, Hijacked, RequestHead, ResponseHead};
 use crate::bindings::exports::hijack::http::{client, server};
 use crate::error::Error;
 use crate::policy::NetPolicy;
 use crate::sockets;
 use crate::stream::HijackedStream;
+use crate::tls;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
@@ -29,15 +31,19 @@ pub struct State {
     ctx: WasiCtx,
     table: ResourceTable,
     policy: Arc<NetPolicy>,
+    /// The policy's TLS configuration, resolved once.
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl State {
     /// An instance's data before its first call: `ctx` and the grants it was built from.
     pub(crate) fn new(ctx: WasiCtx, policy: Arc<NetPolicy>) -> Self {
+        let tls = policy.tls_config().client;
         Self {
             ctx,
             table: ResourceTable::new(),
             policy,
+            tls,
         }
     }
 
@@ -59,6 +65,16 @@ impl State {
     }
 }
 
+impl State {
+    /// The view the host's own TLS (`tls/`) works on: the table and the trust.
+    pub(crate) fn tls(&mut self) -> tls::TlsView<'_> {
+        tls::TlsView {
+            table: &mut self.table,
+            config: &self.tls,
+        }
+    }
+}
+
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -74,6 +90,8 @@ impl WasiView for State {
 pub(crate) struct Exports {
     client: client::GuestIndices,
     server: server::GuestIndices,
+    /// Absent from a component of the world `hijack` (one composed from it, say).
+    tls_client: Option<tls_client::GuestIndices>,
 }
 
 impl Exports {
@@ -82,6 +100,7 @@ impl Exports {
         Ok(Self {
             client: client::GuestIndices::new(pre)?,
             server: server::GuestIndices::new(pre)?,
+            tls_client: tls_client::GuestIndices::new(pre).ok(),
         })
     }
 }
@@ -141,6 +160,7 @@ pub struct Instance {
     /// microseconds, and a per-request instance often uses only one side).
     client: Option<client::Guest>,
     server: Option<server::Guest>,
+    tls_client: Option<tls_client::Guest>,
     dropped: Dropped,
 }
 
@@ -185,6 +205,7 @@ impl Instance {
             exports,
             client: None,
             server: None,
+            tls_client: None,
             dropped: Arc::default(),
         }
     }
@@ -203,6 +224,26 @@ impl Instance {
             .call_dial(&mut self.store, authority, &request, options)
             .await??;
         let stream = self.take(hijacked).await?;
+        Ok((head, stream))
+    }
+
+    /// [`Instance::dial`] over TLS (`https`, `wss`): connect to `authority` (or through
+    /// `tls.proxy`'s CONNECT tunnel), run the TLS handshake with the trust of the instance's
+    /// [`NetPolicy`], then the same exchange over it. The stream handed back is a TLS session
+    /// on the native socket.
+    pub async fn dial_tls(
+        &mut self,
+        authority: &str,
+        request: ClientRequest,
+        options: ClientOptions,
+        tls: TlsOptions,
+    ) -> Result<(ResponseHead, HijackedStream), Error> {
+        self.release_dropped().await?;
+        let client = self.tls_client()?;
+        let (head, hijacked) = client
+            .call_dial(&mut self.store, authority, &request, options, &tls)
+            .await??;
+        let stream = self.take_tls(hijacked).await?;
         Ok((head, stream))
     }
 
@@ -377,6 +418,19 @@ impl Instance {
         })
     }
 
+    /// The TLS client interface's functions, loaded (and type-checked) on first use.
+    fn tls_client(&mut self) -> Result<tls_client::Guest, Error> {
+        let Some(indices) = &self.exports.tls_client else {
+            return Err(wasmtime::format_err!(
+                "this component has no TLS client (it is not of the world hijack-tls)"
+            )
+            .into());
+        };
+        once(&mut self.tls_client, || {
+            indices.load(&mut self.store, &self.instance)
+        })
+    }
+
     /// The server interface's functions, loaded (and type-checked) on first use.
     fn server(&mut self) -> Result<server::Guest, Error> {
         once(&mut self.server, || {
@@ -406,11 +460,37 @@ impl Instance {
         let socket = table.delete(h.socket)?;
         match socket.into_stream().await {
             Some(stream) => Ok(HijackedStream::new(h.buffered, stream)),
-            None => Err(wasmtime::format_err!(
-                "the handed-over socket is not a connection of its own (not connected, or a \
-                 stream of it is still in use)"
-            )
-            .into()),
+            None => Err(not_its_own()),
         }
     }
+
+    /// As [`Instance::take`], over TLS: the TLS streams, then the connection, whose session
+    /// lets go of the socket's streams, then the socket, whose `TcpStream` the session runs
+    /// over from then on. Plaintext the session had read ahead follows `buffered`.
+    async fn take_tls(&mut self, h: HijackedTls) -> Result<HijackedStream, Error> {
+        let table = &mut self.store.data_mut().table;
+        drop(table.delete(h.input)?);
+        drop(table.delete(h.output)?);
+        let connection = table.delete(h.connection)?;
+        let socket = table.delete(h.socket)?;
+        let Some(mut session) = connection.into_session() else {
+            return Err(not_its_own());
+        };
+        session.tls.get_mut().0.detach();
+        let Some(stream) = socket.into_stream().await else {
+            return Err(not_its_own());
+        };
+        session.tls.get_mut().0.attach(stream);
+        let mut buffered = h.buffered;
+        buffered.extend_from_slice(&session.ahead);
+        Ok(HijackedStream::over_tls(buffered, session.tls))
+    }
+}
+
+fn not_its_own() -> Error {
+    wasmtime::format_err!(
+        "the handed-over socket is not a connection of its own (not connected, or a stream \
+         of it is still in use)"
+    )
+    .into()
 }

@@ -48,12 +48,14 @@ mod runtime;
 mod sockets;
 pub mod stdcopy;
 mod stream;
+mod tls;
 mod types;
 
 pub use bindings::exports::hijack::http::client::{
     Options as ClientOptions, Request as ClientRequest,
 };
 pub use bindings::exports::hijack::http::server::ListenOptions;
+pub use bindings::exports::hijack::http::tls_client::TlsOptions;
 pub use bindings::exports::hijack::http::types::{
     Error as HijackError, Header, Limits, Refusal, RequestHead, ResponseHead,
 };
@@ -64,4 +66,5 @@ pub use policy::NetPolicy;
 pub use runtime::add_tcp_to_linker;
 pub use runtime::{COMPONENT, Runtime, RuntimeBuilder, State, default_cache_dir};
 pub use stream::{HijackedReader, HijackedStream, HijackedWriter};
+pub use tls::{TlsConfig, TlsConfigBuilder, TlsConfigError, TlsFailure};
 pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;

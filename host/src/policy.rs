@@ -3,15 +3,17 @@
 //! Least privilege: a [`NetPolicy`] starts empty (wasmtime's own default denies all sockets)
 //! and the caller adds exactly what it was told to reach.
 
+use crate::tls::TlsConfig;
 use std::net::SocketAddr;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-/// What the component may do on the network.
+/// What the component may do on the network, and whom its TLS trusts.
 #[derive(Clone, Debug, Default)]
 pub struct NetPolicy {
     connect: Vec<SocketAddr>,
     listen: Vec<SocketAddr>,
     name_lookup: bool,
+    tls: Option<TlsConfig>,
 }
 
 impl NetPolicy {
@@ -37,6 +39,19 @@ impl NetPolicy {
     pub fn allow_name_lookup(mut self, allow: bool) -> Self {
         self.name_lookup = allow;
         self
+    }
+
+    /// The roots and client identity the component's TLS handshakes run with (default: the
+    /// system's roots, no identity). The component never sees them: it names the server and
+    /// gets plaintext streams.
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The TLS configuration handshakes run with.
+    pub fn tls_config(&self) -> TlsConfig {
+        self.tls.clone().unwrap_or_default()
     }
 
     /// Whether name lookups are allowed.

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::instance::{Exports, Instance};
 use crate::policy::NetPolicy;
 use crate::sockets;
+use crate::tls;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmtime::component::{Component, InstancePre, Linker};
@@ -136,6 +137,8 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         // TCP is the host's own, so that it takes the socket itself at the handoff.
         sockets::add_to_linker(&mut linker, State::tcp)?;
+        // wasi:tls is the host's too: it keeps the session, and trust stays out of the guest.
+        tls::add_to_linker(&mut linker, State::tls)?;
         let pre = linker.instantiate_pre(component)?;
         let exports = Arc::new(Exports::new(&pre)?);
         Ok(Self {

@@ -1,7 +1,8 @@
 //! The handed-over connection as a native stream: the bytes the component had buffered come
 //! first (hyper's `Rewind`), then the socket itself — the host's own `wasi:sockets/tcp`
-//! (`sockets/`) gives the tokio `TcpStream` back at the handoff, so after it no byte passes
-//! through WASI or the guest.
+//! (`sockets/`) gives the tokio `TcpStream` back at the handoff, and over TLS the host's own
+//! `wasi:tls` (`tls/`) gives its rustls session, moved onto that `TcpStream` — so after it no
+//! byte passes through WASI or the guest.
 //!
 //! The stream needs neither the store nor the guest: it can live in its own task while the
 //! component accepts more connections. This module moves bytes only; it knows nothing of
@@ -11,9 +12,30 @@ use bytes::{Bytes, BytesMut};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::tls::transport::Transport;
+
+/// A rustls client session on the native socket.
+type TlsStream = tokio_rustls::client::TlsStream<Transport>;
+
+/// What the bytes go through: the socket, or a TLS session on it.
+enum Link {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+/// One direction of a [`Link`]: the socket's own half, or a TLS session's (which share the
+/// session under tokio's lock).
+enum Half<T, S> {
+    Tcp(T),
+    Tls(S),
+}
+
+type ReadSide = Half<OwnedReadHalf, ReadHalf<Box<TlsStream>>>;
+type WriteSide = Half<OwnedWriteHalf, WriteHalf<Box<TlsStream>>>;
 
 /// A hijacked connection: `AsyncRead` yields the buffered bytes, then the socket;
 /// `AsyncWrite` writes to the socket; `shutdown` half-closes the sending side (as Docker's
@@ -21,20 +43,23 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 /// gives the two directions to two owners, with no lock between them;
 /// [`HijackedStream::into_parts`] gives the buffered bytes and the `TcpStream` itself (as Go's
 /// `Hijack` gives the `net.Conn` and its reader).
+///
+/// Over TLS the stream is a rustls session on the native socket: reads decrypt, writes
+/// encrypt, `shutdown` sends TLS's `close_notify` and then half-closes the socket.
 pub struct HijackedStream {
     buffered: Bytes,
-    socket: TcpStream,
+    socket: Link,
 }
 
 /// The receiving side of a [`HijackedStream`]: the buffered bytes, then the socket.
 pub struct HijackedReader {
     buffered: Bytes,
-    socket: OwnedReadHalf,
+    socket: ReadSide,
 }
 
 /// The sending side of a [`HijackedStream`]; `shutdown` (or dropping it) half-closes.
 pub struct HijackedWriter {
-    socket: OwnedWriteHalf,
+    socket: WriteSide,
 }
 
 impl HijackedStream {
@@ -42,8 +67,21 @@ impl HijackedStream {
     pub(crate) fn new(buffered: Vec<u8>, socket: TcpStream) -> Self {
         Self {
             buffered: Bytes::from(buffered),
-            socket,
+            socket: Link::Tcp(socket),
         }
+    }
+
+    /// A connection over TLS: the session, already on the native socket.
+    pub(crate) fn over_tls(buffered: Vec<u8>, session: TlsStream) -> Self {
+        Self {
+            buffered: Bytes::from(buffered),
+            socket: Link::Tls(Box::new(session)),
+        }
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.socket, Link::Tls(_))
     }
 
     /// The bytes buffered past the head that have not been read yet.
@@ -56,9 +94,19 @@ impl HijackedStream {
         read_chunk(&mut self.buffered, &mut self.socket, max).await
     }
 
-    /// The two directions, each owned on its own (as tokio's `TcpStream::into_split`).
+    /// The two directions, each owned on its own (as tokio's `TcpStream::into_split`; over
+    /// TLS, as `tokio::io::split`, the two sharing the session).
     pub fn into_split(self) -> (HijackedReader, HijackedWriter) {
-        let (read, write) = self.socket.into_split();
+        let (read, write) = match self.socket {
+            Link::Tcp(socket) => {
+                let (read, write) = socket.into_split();
+                (Half::Tcp(read), Half::Tcp(write))
+            }
+            Link::Tls(session) => {
+                let (read, write) = tokio::io::split(session);
+                (Half::Tls(read), Half::Tls(write))
+            }
+        };
         (
             HijackedReader {
                 buffered: self.buffered,
@@ -70,20 +118,102 @@ impl HijackedStream {
 
     /// The bytes buffered past the head that have not been read yet, and the socket: for a
     /// caller that wants the `TcpStream` itself (its options, or `into_std` for blocking I/O).
-    pub fn into_parts(self) -> (Bytes, TcpStream) {
-        (self.buffered, self.socket)
+    /// A connection over TLS comes back unchanged (`Err`): its socket carries ciphertext.
+    pub fn into_parts(self) -> Result<(Bytes, TcpStream), Self> {
+        match self.socket {
+            Link::Tcp(socket) => Ok((self.buffered, socket)),
+            socket => Err(Self {
+                buffered: self.buffered,
+                socket,
+            }),
+        }
+    }
+
+    fn tcp(&self) -> io::Result<&TcpStream> {
+        match &self.socket {
+            Link::Tcp(socket) => Ok(socket),
+            Link::Tls(session) => session.get_ref().0.socket().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotConnected, "the TLS session has no socket")
+            }),
+        }
     }
 
     /// The socket's own address.
     pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.socket.local_addr()
+        self.tcp()?.local_addr()
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.socket.peer_addr()
+        self.tcp()?.peer_addr()
     }
 }
+
+/// Each [`Link`] and [`Half`] reads and writes through what it holds.
+macro_rules! delegate_read {
+    ($ty:ty, $($variant:ident),+) => {
+        impl AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(Self::$variant(inner) => Pin::new(inner).poll_read(cx, buf),)+
+                }
+            }
+        }
+    };
+}
+
+macro_rules! delegate_write {
+    ($ty:ty, $($variant:ident),+) => {
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                data: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $(Self::$variant(inner) => Pin::new(inner).poll_write(cx, data),)+
+                }
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    $(Self::$variant(inner) => Pin::new(inner).poll_write_vectored(cx, bufs),)+
+                }
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                match self {
+                    $(Self::$variant(inner) => inner.is_write_vectored(),)+
+                }
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(Self::$variant(inner) => Pin::new(inner).poll_flush(cx),)+
+                }
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    $(Self::$variant(inner) => Pin::new(inner).poll_shutdown(cx),)+
+                }
+            }
+        }
+    };
+}
+
+delegate_read!(Link, Tcp, Tls);
+delegate_write!(Link, Tcp, Tls);
+delegate_read!(ReadSide, Tcp, Tls);
+delegate_write!(WriteSide, Tcp, Tls);
 
 /// Up to `max` (at least 1) bytes: the buffered ones first, then one read of the socket into a
 /// fresh buffer; `None` once the peer has closed its side.

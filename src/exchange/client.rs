@@ -12,14 +12,25 @@ use crate::net::{
     self, Conn, Connecting, Deadline, Pollable, Received, Resolving, blocking_wait_any, ready_now,
 };
 use crate::proto::client::{
-    Ask, BodyPlan, MAX_INFORMATIONAL, MAX_REFUSAL_BODY, UpgradeRequest, Verdict,
+    Ask, BodyPlan, CONNECT, MAX_INFORMATIONAL, MAX_REFUSAL_BODY, UpgradeRequest, Verdict,
     encode_request_with, judge, parse_response, websocket_fields,
 };
-use crate::proto::{HeadScanner, Limits, ProtoError, ResponseHead, parse_authority, websocket};
+use crate::proto::{
+    HeadScanner, Header, Limits, ProtoError, ResponseHead, parse_authority, websocket,
+};
 use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 
 /// Longest wait for the body of a refusal (it is only shown to the caller).
 const REFUSAL_BODY_MS: u64 = 2_000;
+
+/// TLS to the origin (the `tls` feature), through an HTTP proxy's tunnel when asked.
+#[derive(Clone, Debug)]
+pub struct TlsPlan {
+    /// SNI, and the name the certificate must be valid for; `None`: the authority's host.
+    pub server_name: Option<String>,
+    /// The proxy's authority and the header fields of the `CONNECT` asked of it.
+    pub proxy: Option<(String, Vec<Header>)>,
+}
 
 /// How to dial, beyond the request itself.
 #[derive(Clone, Copy, Debug)]
@@ -39,8 +50,9 @@ pub fn blocking_dial(
     authority: &str,
     req: &UpgradeRequest<'_>,
     options: &DialOptions,
+    tls: Option<TlsPlan>,
 ) -> Result<(ResponseHead, Hijacked), Error> {
-    let mut pending = PendingDial::start(authority, req, options)?;
+    let mut pending = PendingDial::start(authority, req, options, tls)?;
     // The deadline's pollable is kept while the deadline stays the same (it is the clock's, not
     // a child of the connection): one fewer pollable to make and drop per wait.
     let mut timer: Option<(Deadline, Pollable)> = None;
@@ -89,7 +101,10 @@ impl Expect {
 enum Stage {
     Resolving(Resolving, u16),
     Connecting(Connecting),
-    /// Writing the request; `usize` bytes of it are written.
+    /// The TLS handshake with the origin.
+    #[cfg(feature = "tls")]
+    Handshaking(net::Handshaking),
+    /// Writing the request (or the proxy's `CONNECT`); `usize` bytes of it are written.
     Writing(Conn, usize),
     /// Reading response heads; `informational` interim ones were skipped.
     Reading {
@@ -114,6 +129,10 @@ enum Stage {
 pub struct PendingDial {
     stage: Stage,
     request: Vec<u8>,
+    /// The `CONNECT` to ask of a proxy first, while it is not answered.
+    tunnel: Option<Vec<u8>>,
+    /// The name to run TLS with once connected (through the tunnel, if any).
+    tls_name: Option<String>,
     expect: Expect,
     limits: Limits,
     keepalive_ms: Option<u64>,
@@ -129,6 +148,7 @@ impl PendingDial {
         authority: &str,
         req: &UpgradeRequest<'_>,
         options: &DialOptions,
+        tls: Option<TlsPlan>,
     ) -> Result<Self, Error> {
         let (owned, websocket_accept) = if !req.is_connect() && websocket::is_websocket(req.upgrade)
         {
@@ -139,7 +159,34 @@ impl PendingDial {
             (Vec::new(), None)
         };
         let request = encode_request_with(authority, req, &owned)?;
-        let target = parse_authority(authority)?;
+        let origin = parse_authority(authority)?;
+        let proxy = tls.as_ref().and_then(|plan| plan.proxy.as_ref());
+        // Through a proxy, the connection goes to it, and the origin is asked of it first.
+        let (target, tunnel) = match proxy {
+            None => (origin, None),
+            Some((proxy, headers)) => {
+                let connect = UpgradeRequest {
+                    method: CONNECT,
+                    target: authority,
+                    upgrade: "",
+                    headers,
+                    body: None,
+                };
+                let tunnel = encode_request_with(authority, &connect, &[])?;
+                (parse_authority(proxy)?, Some(tunnel))
+            }
+        };
+        let tls_name = tls.as_ref().map(|plan| match &plan.server_name {
+            Some(name) => name.clone(),
+            None => origin.host.to_owned(),
+        });
+        if tls_name.as_deref() == Some("") {
+            return Err(ProtoError::InvalidInput("the TLS server name is empty".into()).into());
+        }
+        if tls_name.is_some() && !cfg!(feature = "tls") {
+            let e = "TLS needs the hijack-tls build of the component";
+            return Err(ProtoError::InvalidInput(e.into()).into());
+        }
         let stage = match target.ip() {
             Some(ip) => {
                 Stage::Connecting(Connecting::start(vec![net::ip_address(ip)], target.port))
@@ -149,6 +196,8 @@ impl PendingDial {
         Ok(Self {
             stage,
             request,
+            tunnel,
+            tls_name,
             expect: Expect {
                 connect: req.is_connect(),
                 protocol: req.upgrade.to_owned(),
@@ -191,6 +240,8 @@ impl PendingDial {
         match &self.stage {
             Stage::Resolving(lookup, _) => (Some(lookup.subscribe()), self.connect_deadline),
             Stage::Connecting(connecting) => (connecting.subscribe(), self.connect_deadline),
+            #[cfg(feature = "tls")]
+            Stage::Handshaking(handshake) => (Some(handshake.subscribe()), self.connect_deadline),
             Stage::Writing(conn, _) => (Some(conn.writable()), self.head_deadline()),
             Stage::Reading { conn, .. } => (Some(conn.readable()), self.head_deadline()),
             Stage::Refusal { conn, deadline, .. } => (Some(conn.readable()), *deadline),
@@ -218,14 +269,25 @@ impl PendingDial {
                         if let Some(period_ms) = self.keepalive_ms {
                             conn.set_keepalive(period_ms)?;
                         }
-                        self.head_deadline = Some(Deadline::after_ms(self.limits.head_timeout_ms));
-                        Stage::Writing(conn, 0)
+                        if self.tunnel.is_some() {
+                            Stage::Writing(conn, 0)
+                        } else {
+                            self.secure(conn)?
+                        }
                     }
                     None => return self.wait(Stage::Connecting(connecting), self.connect_deadline),
                 },
+                #[cfg(feature = "tls")]
+                Stage::Handshaking(handshake) => match handshake.try_finish()? {
+                    Ok(conn) => self.begin_request(conn),
+                    Err(handshake) => {
+                        return self.wait(Stage::Handshaking(handshake), self.connect_deadline);
+                    }
+                },
                 Stage::Writing(conn, mut written) => {
-                    written += conn.write_some(&self.request[written..])?;
-                    if written < self.request.len() {
+                    let request = self.tunnel.as_deref().unwrap_or(&self.request);
+                    written += conn.write_some(&request[written..])?;
+                    if written < request.len() {
                         return self.wait(Stage::Writing(conn, written), self.head_deadline());
                     }
                     // The flush finishes in the background; the response is read meanwhile.
@@ -253,7 +315,21 @@ impl PendingDial {
                         return self.wait(stage, self.head_deadline());
                     };
                     let head = parse_response(&buf[..end], self.limits.max_headers)?;
-                    match judge(&head, &self.expect.ask()) {
+                    let ask = match self.tunnel {
+                        Some(_) => Ask::Connect,
+                        None => self.expect.ask(),
+                    };
+                    match judge(&head, &ask) {
+                        Verdict::Switched if self.tunnel.is_some() => {
+                            // The proxy's tunnel is up: nothing may come through it before
+                            // the client's first TLS bytes.
+                            if buf.len() > end {
+                                let e = "the proxy sent bytes through the tunnel before the TLS handshake";
+                                return Err(ProtoError::Malformed(e).into());
+                            }
+                            self.tunnel = None;
+                            self.secure(conn)?
+                        }
                         Verdict::Switched => {
                             let buffered = buf.split_off(end);
                             return Ok(Step::Done(head, Hijacked { conn, buffered }));
@@ -317,6 +393,25 @@ impl PendingDial {
                 }
             };
         }
+    }
+
+    /// The stage after a connection to the origin is up: the TLS handshake when the exchange
+    /// is over TLS, else the request.
+    fn secure(&mut self, conn: Conn) -> Result<Stage, Error> {
+        match self.tls_name.take() {
+            #[cfg(feature = "tls")]
+            Some(name) => Ok(Stage::Handshaking(net::Handshaking::start(conn, &name)?)),
+            // Refused by `start` without the feature.
+            #[cfg(not(feature = "tls"))]
+            Some(_) => Err(ProtoError::InvalidInput("TLS is not built in".into()).into()),
+            None => Ok(self.begin_request(conn)),
+        }
+    }
+
+    /// Start writing the request: its head deadline counts from here.
+    fn begin_request(&mut self, conn: Conn) -> Stage {
+        self.head_deadline = Some(Deadline::after_ms(self.limits.head_timeout_ms));
+        Stage::Writing(conn, 0)
     }
 
     /// Park `stage` to wait on it, unless `deadline` has passed.

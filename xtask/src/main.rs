@@ -1,7 +1,7 @@
 //! The project's build tasks, run as `cargo run -p xtask -- TASK`.
 //!
-//! - `component`: build the shipped component (the recipe in `hijack-build`, the same one
-//!   the host embeds) and print its path.
+//! - `component`: build the shipped component in both its worlds (the recipe in
+//!   `hijack-build`; the host embeds `hijack-tls`) and print their paths.
 //! - `examples`: that, then build every example of the examples workspace (`examples/`) for
 //!   `wasm32-wasip2`, and compose each with the shipped component as `wac plug` would (with the
 //!   prebuilt `wasm-tools compose` that scripts/tools installs), into
@@ -11,6 +11,7 @@
 //! `cdylib` target): that manifest is the one list of them.
 
 use anyhow::{Context, Result, bail};
+use hijack_build::World;
 use std::path::Path;
 use std::process::Command;
 
@@ -22,8 +23,10 @@ fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     match task.as_str() {
         "component" => {
-            let built = hijack_build::build_component(&root)?;
-            println!("{}", built.path.display());
+            for world in [World::Hijack, World::HijackTls] {
+                let built = hijack_build::build_component(&root, world)?;
+                println!("{}", built.path.display());
+            }
         }
         "examples" => examples(&root)?,
         _ => bail!("usage: cargo run -p xtask -- (component | examples)"),
@@ -40,7 +43,7 @@ struct Example {
 }
 
 fn examples(root: &Path) -> Result<()> {
-    let built = hijack_build::build_component(root)?;
+    let built = hijack_build::build_component(root, World::Hijack)?;
     let manifest = root.join("examples/Cargo.toml");
     let target_dir = root.join("target/examples");
     let examples = list(&manifest)?;

@@ -1,11 +1,13 @@
 //! The one recipe for the shipped wasi-hijack component.
 //!
 //! [`build_component`] builds the workspace's root package for `wasm32-wasip2` with the
-//! `component` profile (a nested cargo in its own target directory, so it never waits on the
-//! outer build's lock), drops the component's debug-name section, shrinks its code with
-//! Binaryen's `wasm-opt` when that is installed, and writes the result to
-//! `target/component/hijack.wasm`. The host's build script embeds that file and `xtask
-//! examples` composes the examples with it: every consumer gets the same bytes.
+//! `component` profile (a nested cargo in a target directory of its own per world, so it never
+//! waits on the outer build's lock or on the other world's build), drops the component's
+//! debug-name section, shrinks its code with Binaryen's `wasm-opt` when that is installed, and
+//! writes the result to `target/component/hijack.wasm` (the world `hijack`) or
+//! `target/component/hijack-tls.wasm` (the world `hijack-tls`: the same source with its `tls`
+//! feature). The host's build script embeds the second, `xtask examples` composes the
+//! examples with the first: every consumer gets the same bytes.
 //!
 //! This crate runs on the build machine only; it knows nothing of HTTP or WASI.
 
@@ -42,10 +44,30 @@ pub enum BuildError {
     Malformed(#[from] wasmparser::BinaryReaderError),
 }
 
+/// Which of the component's two worlds to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// `hijack`: plain TCP; needs no wasi:tls from its runtime (jco, wasmtime without
+    /// `-S tls`).
+    Hijack,
+    /// `hijack-tls`: `hijack` plus `tls-client` over wasi:tls.
+    HijackTls,
+}
+
+impl World {
+    /// The world's name, which is also the artifact's file stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hijack => "hijack",
+            Self::HijackTls => "hijack-tls",
+        }
+    }
+}
+
 /// What [`build_component`] made.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// The shipped component: `target/component/hijack.wasm`.
+    /// The shipped component: `target/component/WORLD.wasm`.
     pub path: PathBuf,
     /// Whether `wasm-opt` shrank it (it is optional: without it the component is larger).
     pub optimized: bool,
@@ -67,11 +89,14 @@ pub fn watched(root: &Path) -> Vec<PathBuf> {
     .collect()
 }
 
-/// Build the component of the workspace at `root` and write it to
-/// `root/target/component/hijack.wasm` (atomically: a concurrent reader sees the old file or
+/// Build the component of the workspace at `root` for `world` and write it to
+/// `root/target/component/WORLD.wasm` (atomically: a concurrent reader sees the old file or
 /// the new one, never half of one).
-pub fn build_component(root: &Path) -> Result<Built, BuildError> {
-    let target_dir = root.join("target").join("component-build");
+pub fn build_component(root: &Path, world: World) -> Result<Built, BuildError> {
+    let target_dir = root
+        .join("target")
+        .join("component-build")
+        .join(world.name());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
@@ -85,6 +110,9 @@ pub fn build_component(root: &Path) -> Result<Built, BuildError> {
         ])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir);
+    if world == World::HijackTls {
+        cmd.args(["--features", "tls"]);
+    }
     // The outer build's flags, wrappers and target settings are not the component's.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -117,8 +145,8 @@ pub fn build_component(root: &Path) -> Result<Built, BuildError> {
         optimized = out.is_some();
         out
     })?;
-    let path = out_dir.join("hijack.wasm");
-    let partial = out_dir.join(format!("hijack.wasm.{}", std::process::id()));
+    let path = out_dir.join(format!("{}.wasm", world.name()));
+    let partial = out_dir.join(format!("{}.wasm.{}", world.name(), std::process::id()));
     std::fs::write(&partial, finished).map_err(file(&partial))?;
     std::fs::rename(&partial, &path).map_err(file(&path))?;
     Ok(Built { path, optimized })

@@ -1,4 +1,5 @@
-//! A connected TCP socket and its two streams: reads and writes with a deadline.
+//! A connected TCP socket and its two streams — plaintext, or over TLS with the `tls`
+//! feature: reads and writes with a deadline.
 
 use super::error::NetError;
 use super::time::{Deadline, blocking_wait};
@@ -9,11 +10,35 @@ use wasip2::sockets::network::IpSocketAddress;
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
 /// A connection. Field order is drop order: the streams are children of the socket in the
-/// runtime's resource table and must go first. No pollable of it outlives a call.
+/// runtime's resource table and must go first (over TLS, they are the TLS streams, children
+/// of the TLS connection, which holds the socket's own). No pollable of it outlives a call.
 pub struct Conn {
     input: InputStream,
     output: OutputStream,
+    tls: Option<TlsSession>,
     socket: TcpSocket,
+}
+
+/// wasi:tls's `client-connection`: the TLS session a connection runs over.
+#[cfg(feature = "tls")]
+pub use crate::tls::ClientConnection as TlsSession;
+
+/// wasi:tls's `client-connection` with the `tls` feature; without it no connection is over
+/// TLS, and this type has no value.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug)]
+pub enum TlsSession {}
+
+/// A connection's handles, for the caller to own. Field order is drop order.
+pub struct Parts {
+    /// Reads: the socket's, or over TLS the plaintext.
+    pub input: InputStream,
+    /// Writes: the socket's, or over TLS the plaintext.
+    pub output: OutputStream,
+    /// The TLS session, when the connection is over TLS: dropped after the streams.
+    pub tls: Option<TlsSession>,
+    /// The socket, dropped last.
+    pub socket: TcpSocket,
 }
 
 /// What a read that does not wait found.
@@ -31,6 +56,23 @@ impl Conn {
         Self {
             input,
             output,
+            tls: None,
+            socket,
+        }
+    }
+
+    /// A connection over TLS: the TLS streams of `tls`, which runs over `socket`.
+    #[cfg(feature = "tls")]
+    pub(crate) fn over_tls(
+        socket: TcpSocket,
+        tls: TlsSession,
+        input: InputStream,
+        output: OutputStream,
+    ) -> Self {
+        Self {
+            input,
+            output,
+            tls: Some(tls),
             socket,
         }
     }
@@ -130,8 +172,13 @@ impl Conn {
         self.socket.remote_address().map_err(NetError::Socket)
     }
 
-    /// The three handles, for the caller to own.
-    pub fn into_parts(self) -> (TcpSocket, InputStream, OutputStream) {
-        (self.socket, self.input, self.output)
+    /// The handles, for the caller to own.
+    pub fn into_parts(self) -> Parts {
+        Parts {
+            input: self.input,
+            output: self.output,
+            tls: self.tls,
+            socket: self.socket,
+        }
     }
 }

@@ -17,6 +17,8 @@ pub enum NetError {
     Io(String),
     /// The deadline passed.
     Timeout,
+    /// The TLS handshake failed (the runtime's description, one line).
+    Tls(String),
 }
 
 impl NetError {
@@ -40,20 +42,22 @@ impl NetError {
     }
 }
 
+/// The first line of a runtime's description, or a placeholder when it has none.
+pub(crate) fn one_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    if line.is_empty() {
+        "i/o error".into()
+    } else {
+        line.into()
+    }
+}
+
 impl From<StreamError> for NetError {
     fn from(e: StreamError) -> Self {
         match e {
             StreamError::Closed => Self::Io("stream closed".into()),
             // One line: the runtime's description may run over several (a cause chain).
-            StreamError::LastOperationFailed(e) => {
-                let text = e.to_debug_string();
-                let line = text.lines().next().unwrap_or_default().trim();
-                Self::Io(if line.is_empty() {
-                    "i/o error".into()
-                } else {
-                    line.into()
-                })
-            }
+            StreamError::LastOperationFailed(e) => Self::Io(one_line(&e.to_debug_string())),
         }
     }
 }

@@ -26,13 +26,17 @@ mod error;
 mod listen;
 mod random;
 mod time;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use addr::{family, ip_address, socket_address, to_core, to_wasi};
-pub use conn::{Conn, Received};
+pub use conn::{Conn, Parts, Received, TlsSession};
 pub use dial::{Connecting, Resolving};
 pub use error::NetError;
 pub use listen::{Listening, Watched};
 pub use random::nonce16;
 pub use time::{Deadline, blocking_wait_any, ready_now};
+#[cfg(feature = "tls")]
+pub use tls::{Handshaking, types as tls_types};
 pub use wasip2::io::poll::Pollable;
 pub use wasip2::sockets::network::IpSocketAddress;

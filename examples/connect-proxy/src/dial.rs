@@ -3,7 +3,7 @@
 //! another CONNECT proxy with the hijack component's `start-dial`.
 
 use hijack_guest::client::PendingDial;
-use hijack_guest::net::{Conn, Connecting, Deadline, NetError, Resolving, ready_now};
+use hijack_guest::net::{Conn, Connecting, Deadline, NetError, Parts, Resolving, ready_now};
 use hijack_guest::proto::Authority;
 use hijack_guest::types::Error;
 use wasip2::io::poll::Pollable;
@@ -134,7 +134,13 @@ fn wait(step: Option<Pollable>, deadline: Deadline) -> Progress {
 }
 
 fn upstream(conn: Conn) -> Upstream {
-    let (socket, input, output) = conn.into_parts();
+    // A plain TCP connection: `tls` is `None`.
+    let Parts {
+        input,
+        output,
+        socket,
+        ..
+    } = conn.into_parts();
     Upstream {
         socket,
         input,
@@ -150,6 +156,7 @@ fn failure(e: NetError) -> Failure {
         NetError::Connect(code) => Failure::BadGateway(format!("connect failed: {}", code.name())),
         NetError::Socket(code) => Failure::BadGateway(format!("socket error: {}", code.name())),
         NetError::Io(why) => Failure::BadGateway(format!("i/o error: {why}")),
+        NetError::Tls(why) => Failure::BadGateway(format!("tls: {why}")),
         NetError::Timeout => Failure::Timeout,
     }
 }

@@ -78,7 +78,7 @@ struct Cli {
 pub enum Command {
     /// Ask a server to switch protocols, then wire the connection to stdin/stdout
     #[command(long_about = DIAL_LONG_ABOUT, after_help = DIAL_EXIT_CODES)]
-    Dial(Dial),
+    Dial(Box<Dial>),
     /// Accept, switch, and echo or run a command on each connection
     #[command(long_about = SERVE_LONG_ABOUT)]
     Serve(Serve),
@@ -86,13 +86,18 @@ pub enum Command {
     Demo,
 }
 
-/// `http://HOST[:PORT][/PATH[?QUERY]]`, split.
+/// `SCHEME://HOST[:PORT][/PATH[?QUERY]][#FRAGMENT]`, split.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Url {
     pub host: String,
     pub port: u16,
-    /// The request target: the path and query, `/` when the URL has neither.
+    /// The request target: the path and query, `/` when the URL has neither (a fragment is
+    /// the client's own and is never sent, as curl and Go do).
     pub target: String,
+    /// `https` or `wss`: TLS to the origin.
+    pub tls: bool,
+    /// `ws` or `wss`: a WebSocket upgrade unless `--upgrade` says otherwise.
+    pub websocket: bool,
 }
 
 /// `hijack dial`.
@@ -103,7 +108,7 @@ pub struct Url {
 #[derive(Args)]
 #[command(args_override_self = true)]
 pub struct Dial {
-    /// http://HOST[:PORT][/PATH[?QUERY]] (port 80 and target / by default)
+    /// http[s]://HOST[:PORT][/PATH[?QUERY]] or ws[s]://... (port 80, or 443 over TLS; target /)
     #[arg(value_name = "URL", value_parser = parse_url)]
     pub url: Url,
     /// Request method [default: GET, or POST with --data]
@@ -122,13 +127,9 @@ pub struct Dial {
     #[arg(short = 'd', long, value_name = "STRING", allow_hyphen_values = true)]
     pub data: Option<String>,
     /// Protocol to ask for in the Upgrade header (`websocket` does the RFC 6455 handshake)
-    #[arg(
-        long,
-        value_name = "PROTO",
-        default_value = "tcp",
-        allow_hyphen_values = true
-    )]
-    upgrade: String,
+    /// [default: tcp, or websocket for ws:// and wss://]
+    #[arg(long, value_name = "PROTO", allow_hyphen_values = true)]
+    upgrade: Option<String>,
     /// How long to wait for the response head, in milliseconds [default: 30000]
     #[arg(long = "head-timeout", value_name = "MS", allow_hyphen_values = true)]
     pub head_timeout_ms: Option<u64>,
@@ -150,6 +151,37 @@ pub struct Dial {
     /// Demultiplex Docker's stdcopy frames: stream 1 to stdout, 2 (and 3) to stderr
     #[arg(long)]
     pub stdcopy: bool,
+    /// Trust the CA certificates in this PEM file, beside the system's (https://, wss://)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
+    /// Present this PEM client certificate (chain) when the server asks: mutual TLS
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --cert (it stays in this process: the component never sees it)
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+    /// Reach an https:// or wss:// URL through the HTTP proxy at http://HOST[:PORT] (a CONNECT
+    /// tunnel, then TLS with the origin inside it)
+    #[arg(short = 'x', long, value_name = "URL", value_parser = parse_proxy)]
+    pub proxy: Option<Proxy>,
+}
+
+/// `-x`'s proxy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Proxy {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Proxy {
+    /// `host:port`, with brackets around an IPv6 literal.
+    pub fn authority(&self) -> String {
+        Authority {
+            host: &self.host,
+            port: self.port,
+        }
+        .to_string()
+    }
 }
 
 impl Dial {
@@ -180,9 +212,11 @@ impl Dial {
 
     /// The protocol asked for in `Upgrade`; none for a tunnel.
     pub fn upgrade(&self) -> &str {
-        match self.connect {
-            Some(_) => "",
-            None => &self.upgrade,
+        match (&self.connect, &self.upgrade) {
+            (Some(_), _) => "",
+            (None, Some(upgrade)) => upgrade,
+            (None, None) if self.url.websocket => "websocket",
+            (None, None) => "tcp",
         }
     }
 }
@@ -258,23 +292,56 @@ fn parse_url(url: &str) -> Result<Url, String> {
     split_url(url).map_err(|e| format!("{e:#}"))
 }
 
-/// `http://host[:port][/path?query]` into host, port (default 80) and target (default `/`).
-/// The authority goes through the core's one rule for hosts, brackets and ports.
+/// `scheme://host[:port][/path?query][#fragment]` into host, port (default 80, or 443 over
+/// TLS) and target (default `/`, the fragment dropped). Schemes: `http`, `https`, `ws`,
+/// `wss`, in any case. The authority goes through the core's one rule for hosts, brackets
+/// and ports.
 fn split_url(url: &str) -> anyhow::Result<Url> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("URL {url:?}: only http:// URLs are supported"))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .with_context(|| format!("URL {url:?}: no scheme (http://, https://, ws://, wss://)"))?;
+    let (tls, websocket) = match scheme.to_ascii_lowercase().as_str() {
+        "http" => (false, false),
+        "https" => (true, false),
+        "ws" => (false, true),
+        "wss" => (true, true),
+        _ => anyhow::bail!("URL {url:?}: only http, https, ws and wss URLs are supported"),
+    };
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (authority, target) = match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
         Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
         None => (rest, "/".to_string()),
     };
-    let Authority { host, port } =
-        parse_authority_or(authority, 80).map_err(|e| anyhow::anyhow!("URL {url:?}: {e}"))?;
+    let default_port = if tls { 443 } else { 80 };
+    let Authority { host, port } = parse_authority_or(authority, default_port)
+        .map_err(|e| anyhow::anyhow!("URL {url:?}: {e}"))?;
     Ok(Url {
         host: host.to_string(),
         port,
         target,
+        tls,
+        websocket,
+    })
+}
+
+/// `-x`: `http://host[:port]` (default port 1080, as curl's) or a bare `host:port`.
+fn parse_proxy(proxy: &str) -> Result<Proxy, String> {
+    let rest = match proxy.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some(_) => {
+            return Err(format!(
+                "proxy {proxy:?}: only http:// proxies are supported"
+            ));
+        }
+        None => proxy,
+    };
+    let rest = rest.trim_end_matches('/');
+    let Authority { host, port } =
+        parse_authority_or(rest, 1080).map_err(|e| format!("proxy {proxy:?}: {e}"))?;
+    Ok(Proxy {
+        host: host.to_string(),
+        port,
     })
 }
 
@@ -299,10 +366,19 @@ mod tests {
                 host: host.to_string(),
                 port,
                 target: target.to_string(),
+                tls: false,
+                websocket: false,
             };
             assert_eq!(got, want, "{url}");
         }
-        assert!(split_url("https://x:1/").is_err());
+        let tls = split_url("HTTPS://example.test/a#frag").unwrap();
+        assert_eq!((tls.port, tls.target.as_str(), tls.tls), (443, "/a", true));
+        let wss = split_url("wss://h:8443?q").unwrap();
+        assert_eq!((wss.port, wss.target.as_str()), (8443, "/?q"));
+        assert!(wss.tls && wss.websocket);
+        let ws = split_url("ws://h/").unwrap();
+        assert!(!ws.tls && ws.websocket && ws.port == 80);
+        assert!(split_url("ftp://x:1/").is_err());
         assert!(split_url("http://:1/").is_err());
         assert!(split_url("http://x:99999/").is_err());
         assert!(split_url("http://::1:80/").is_err());
@@ -317,7 +393,7 @@ mod parse_tests {
 
     fn dial(args: &[&str]) -> Dial {
         match try_parse_from([&["hijack", "dial"], args].concat()) {
-            Ok(Command::Dial(d)) => d,
+            Ok(Command::Dial(d)) => *d,
             Ok(_) => panic!("{args:?}: not dial"),
             Err(e) => panic!("{args:?}: {e}"),
         }

@@ -7,7 +7,10 @@
 use crate::EXIT_NOT_SWITCHED;
 use crate::args::Dial;
 use crate::runtime;
-use hijack_host::{ClientOptions, ClientRequest, Header, HijackError, Limits, NetPolicy, stdcopy};
+use hijack_host::{
+    ClientOptions, ClientRequest, Header, HijackError, HijackedStream, Limits, NetPolicy,
+    TlsConfig, TlsOptions, stdcopy,
+};
 use hijack_proto::Authority;
 use hijack_proto::escape::{escape, escape_multiline};
 use std::io::{Read, Write};
@@ -16,7 +19,21 @@ use tokio::io::AsyncWriteExt;
 
 /// Run `dial`; the exit code on success or refusal.
 pub async fn run(d: Dial) -> anyhow::Result<u8> {
-    let policy = policy_for(&d.url.host, d.url.port).await?;
+    if !d.url.tls && (d.proxy.is_some() || d.cacert.is_some() || d.cert.is_some()) {
+        anyhow::bail!(
+            "--proxy, --cacert and --cert are for https:// and wss:// URLs (a plain tunnel \
+             through a proxy is --connect)"
+        );
+    }
+    // Through a proxy, the only address dialled is the proxy's.
+    let (host, port) = match &d.proxy {
+        Some(proxy) => (proxy.host.as_str(), proxy.port),
+        None => (d.url.host.as_str(), d.url.port),
+    };
+    let mut policy = policy_for(host, port).await?;
+    if d.url.tls {
+        policy = policy.tls(tls_config(&d)?);
+    }
     let runtime = runtime()?;
     let mut instance = runtime.instantiate(policy).await?;
     let request = ClientRequest {
@@ -40,7 +57,19 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         keepalive_ms: d.keepalive_ms,
         allow_200: d.allow_200,
     };
-    let (head, stream) = match instance.dial(&d.authority(), request, options).await {
+    let dialled = if d.url.tls {
+        let tls = TlsOptions {
+            server_name: None,
+            proxy: d.proxy.as_ref().map(|p| p.authority()),
+            proxy_headers: Vec::new(),
+        };
+        instance
+            .dial_tls(&d.authority(), request, options, tls)
+            .await
+    } else {
+        instance.dial(&d.authority(), request, options).await
+    };
+    let (head, stream) = match dialled {
         Ok(ok) => ok,
         Err(e) => return refusal(e),
     };
@@ -60,8 +89,11 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         return Ok(0);
     }
     // Raw bytes: the socket itself, in plain blocking reads and writes on threads of their
-    // own, as a native client would move them.
-    let (buffered, socket) = stream.into_parts();
+    // own, as a native client would move them. Over TLS, the session's own async stream.
+    let (buffered, socket) = match stream.into_parts() {
+        Ok(parts) => parts,
+        Err(stream) => return copy_async(stream).await,
+    };
     let socket = socket.into_std()?;
     socket.set_nonblocking(false)?;
     let to_peer = socket.try_clone()?;
@@ -75,6 +107,36 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         Err(_) => return Err(anyhow::anyhow!("the stdout copy failed")),
     };
     Ok(0)
+}
+
+/// The connection to stdout and stdin to the connection, async: for a TLS session, which
+/// decrypts on read and encrypts on write. Each chunk goes out as it arrives.
+async fn copy_async(stream: HijackedStream) -> anyhow::Result<u8> {
+    let (mut from_peer, mut to_peer) = stream.into_split();
+    // stdin → connection, then half-close (TLS close_notify); it may never end.
+    tokio::spawn(async move {
+        let mut stdin = tokio::io::stdin();
+        let _ = tokio::io::copy(&mut stdin, &mut to_peer).await;
+        let _ = to_peer.shutdown().await;
+    });
+    let mut stdout = tokio::io::stdout();
+    while let Some(chunk) = from_peer.read_chunk(COPY_BUFFER).await? {
+        stdout.write_all(&chunk).await?;
+        stdout.flush().await?;
+    }
+    Ok(0)
+}
+
+/// The trust for a TLS dial: the system's roots, `--cacert`'s, and `--cert`/`--key`.
+fn tls_config(d: &Dial) -> anyhow::Result<TlsConfig> {
+    let mut builder = TlsConfig::builder();
+    if let Some(ca) = &d.cacert {
+        builder = builder.add_ca_file(ca)?;
+    }
+    if let (Some(cert), Some(key)) = (&d.cert, &d.key) {
+        builder = builder.identity_files(cert, key)?;
+    }
+    Ok(builder.build()?)
 }
 
 /// Bytes per read of the socket: as large as the native client's (benches/throughput.rs).

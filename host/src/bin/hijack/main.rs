@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(async move {
         match command {
-            args::Command::Dial(d) => dial::run(d).await,
+            args::Command::Dial(d) => dial::run(*d).await,
             args::Command::Serve(s) => serve::run(s).await.map(|()| 0),
             args::Command::Demo => demo::run().await.map(|()| 0),
         }
