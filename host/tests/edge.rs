@@ -9,7 +9,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-mod support;
+use crate::support;
 
 use support::{Proc, Runner, blocking, composed, wasmtime};
 

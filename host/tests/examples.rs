@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod support;
+use crate::support;
 
 use support::{Runner, blocking, composed, run_bounded, run_bounded_stdin, wasmtime};
 

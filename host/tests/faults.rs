@@ -2,7 +2,7 @@
 //! fails with exactly the error variant the WIT documents for it, and the same instance then
 //! hijacks a well-behaved peer with every byte intact. Every wait is bounded.
 
-mod support;
+use crate::support;
 
 use hijack_host::{ClientOptions, ClientRequest, ErrorCode, HijackError, Limits, NetPolicy};
 use support::{

@@ -2,7 +2,7 @@
 //! concurrently, the bytes buffered past the head handed over exactly, refusals and rejects.
 //! Every wait is bounded.
 
-mod support;
+use crate::support;
 
 use hijack_host::{Header, HijackError, Instance, Limits, Listener, NetPolicy, ResponseHead};
 use std::net::SocketAddr;

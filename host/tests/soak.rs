@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-mod support;
+use crate::support;
 
 use support::{LIMIT, blocking, listening};
 

@@ -6,7 +6,7 @@
 //! A quick run in the normal tests; a long one with `PROPTEST_CASES=100000 cargo test --test
 //! splits --release` (see the README). Every wait is bounded.
 
-mod support;
+use crate::support;
 
 use hijack_host::{ClientRequest, Header, Limits, NetPolicy};
 use proptest::prelude::*;

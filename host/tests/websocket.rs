@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-mod support;
+use crate::support;
 
 use support::{Proc, Runner, blocking, listening, run_bounded};
 

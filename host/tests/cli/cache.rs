@@ -2,7 +2,7 @@
 //! replaced when corrupt, off when empty.
 
 use crate::support::{LIMIT, refused, run_bounded};
-use crate::{BIN, text};
+use super::{BIN, text};
 use std::process::Command;
 
 #[test]

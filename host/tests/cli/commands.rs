@@ -1,7 +1,7 @@
 //! The commands' surface: help and version on stdout, usage errors clap's with exit 2, and
 //! `demo` (both sides of a hijack in one process).
 
-use crate::{hijack, stdout_of, text};
+use super::{hijack, stdout_of, text};
 
 #[test]
 fn help_names_the_commands_and_their_flags() {
@@ -91,7 +91,10 @@ fn usage_errors_are_claps_and_exit_2() {
             &["dial", "http://h/", "-H", "no-colon"][..],
             "is not 'Name: value'",
         ),
-        (&["dial", "ftp://h/"], "only http:// URLs are supported"),
+        (
+            &["dial", "ftp://h/"],
+            "only http://, https://, ws:// and wss:// URLs are supported",
+        ),
         (&["dial"], "<URL>"),
         (&["serve", "--listen", "127.0.0.1:0"], "--echo"),
         (&["serve", "--echo"], "--listen <ADDR>"),

@@ -3,7 +3,7 @@
 //! Python's http.server, and `hijack serve --echo`; its failures one line and non-zero.
 
 use crate::support::{LIMIT, blocking, refused};
-use crate::{dial, join, peer, peer_owned, python, serve, text};
+use super::{dial, join, peer, peer_owned, python, serve, text};
 use std::net::{SocketAddr, TcpListener};
 
 #[test]

@@ -3,7 +3,7 @@
 //! descriptors, an exec child killed with its connection.
 
 use crate::support::{LIMIT, Proc, blocking, run_bounded};
-use crate::{BIN, connect, dial, read_to_end, serve, text};
+use super::{BIN, connect, dial, read_to_end, serve, text};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;

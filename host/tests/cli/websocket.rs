@@ -3,7 +3,7 @@
 //! accept, then its echo), and its client against our `serve`.
 
 use crate::support::{LIMIT, Proc};
-use crate::{BIN, python, serve, text};
+use super::{BIN, python, serve, text};
 use std::io::Write;
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! body.
 
 use crate::support::*;
-use crate::{SWITCH, dial_with_request, serve_once};
+use super::{SWITCH, dial_with_request, serve_once};
 use hijack_host::ClientRequest;
 use tokio::io::AsyncWriteExt;
 

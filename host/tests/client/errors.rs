@@ -3,7 +3,7 @@
 //! failure keeps its cause.
 
 use crate::support::*;
-use crate::{dial_default, dial_on, dial_with, get, serve_once};
+use super::{dial_default, dial_on, dial_with, get, serve_once};
 use hijack_host::{ClientOptions, ClientRequest};
 use tokio::io::AsyncWriteExt;
 

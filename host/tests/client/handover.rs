@@ -3,7 +3,7 @@
 //! connection itself.
 
 use crate::support::*;
-use crate::{SWITCH, dial_default, dial_on, dial_with, serve_once};
+use super::{SWITCH, dial_default, dial_on, dial_with, serve_once};
 use hijack_host::{ClientOptions, ClientRequest, Header};
 use std::process::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,7 +4,7 @@
 //! window.
 
 use crate::support::*;
-use crate::{SWITCH, dial_on, get, serve_once};
+use super::{SWITCH, dial_on, get, serve_once};
 use hijack_host::{ClientRequest, ErrorCode, Header, HijackError, NetPolicy};
 use tokio::io::AsyncWriteExt;
 

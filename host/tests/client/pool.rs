@@ -2,7 +2,7 @@
 //! a wait, not a panic), a slot reused once freed, and each instance doing the whole exchange.
 
 use crate::support::*;
-use crate::{SWITCH, get};
+use super::{SWITCH, get};
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

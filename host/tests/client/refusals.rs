@@ -3,7 +3,7 @@
 //! is handed over, and the instance lives on.
 
 use crate::support::*;
-use crate::{SWITCH, dial_default, dial_with, get, serve_once};
+use super::{SWITCH, dial_default, dial_with, get, serve_once};
 use hijack_host::{ClientOptions, HijackError};
 use tokio::io::AsyncWriteExt;
 

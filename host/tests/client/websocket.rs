@@ -2,7 +2,7 @@
 //! `Sec-WebSocket-Accept` that key calls for, and `GET` only.
 
 use crate::support::*;
-use crate::{dial_default, dial_with_request};
+use super::{dial_default, dial_with_request};
 use hijack_host::ClientRequest;
 use tokio::io::AsyncWriteExt;
 

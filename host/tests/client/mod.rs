@@ -11,8 +11,7 @@
 //!
 //! Every wait is bounded (the helpers of `support`).
 
-#[path = "../support/mod.rs"]
-mod support;
+use crate::support;
 
 mod connect;
 mod errors;

@@ -12,8 +12,7 @@
 //!
 //! Every wait is bounded (the helpers of `support`): a process is killed and the test fails.
 
-#[path = "../support/mod.rs"]
-mod support;
+use crate::support;
 
 mod cache;
 mod commands;

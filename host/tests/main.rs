@@ -1,0 +1,20 @@
+//! The host crate's integration tests, one binary: the component in wasmtime against real
+//! loopback peers, the `hijack` CLI, the composed examples under the wasmtime CLI and jco, and
+//! the host's TCP against stock wasmtime-wasi. One binary links wasmtime once (each test
+//! binary of its own would link it again) and runs every test on the same thread pool.
+//!
+//! Each module is one subject; `support` is what they share (every wait bounded).
+
+mod support;
+
+mod cli;
+mod client;
+mod edge;
+mod examples;
+mod faults;
+mod proxy;
+mod server;
+mod soak;
+mod splits;
+mod tcp_conformance;
+mod websocket;
