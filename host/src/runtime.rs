@@ -174,13 +174,14 @@ mod tests {
     #[test]
     fn the_embedded_component_is_within_its_size_budget() {
         // A ceiling that catches a size regression: the goal is at most 150 KiB, which the
-        // component meets by linking no std (src/runtime.rs) and formatting none of its texts;
-        // the ceiling sits a little above its size and under the goal, so growth is a decision
-        // made here, not a drift. wasm-opt is optional (scripts/setup installs it), and
-        // without it the component is larger: it gets a ceiling of its own.
+        // component meets by linking no std (src/runtime.rs) and formatting none of its texts.
+        // The embedded one is the `hijack-tls` world (148 KiB; `hijack` alone is 129 KiB),
+        // so the ceiling is the goal itself: growth is a decision made here, not a drift.
+        // wasm-opt is optional (scripts/setup installs it), and without it the component is
+        // larger: it gets a ceiling of its own.
         let (ceiling, how) = match env!("HIJACK_COMPONENT_WASM_OPT") {
-            "yes" => (146 * 1024, "with wasm-opt"),
-            _ => (166 * 1024, "without wasm-opt"),
+            "yes" => (150 * 1024, "with wasm-opt"),
+            _ => (190 * 1024, "without wasm-opt"),
         };
         assert!(super::COMPONENT.starts_with(b"\0asm"));
         assert!(

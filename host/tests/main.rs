@@ -17,4 +17,5 @@ mod server;
 mod soak;
 mod splits;
 mod tcp_conformance;
+mod tls;
 mod websocket;

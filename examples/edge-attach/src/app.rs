@@ -91,6 +91,8 @@ fn failure(authority: &str, e: &Error) -> (u16, String) {
             format!("a socket for {upstream} failed: {}", code.name())
         }
         Error::Io(why) => format!("talking to {upstream} failed: {why}"),
+        // The edge world imports no wasi:tls; kept so the match names every case.
+        Error::Tls(why) => format!("TLS with {upstream} failed: {why}"),
         Error::Timeout => format!("{upstream} did not connect or answer in time"),
         Error::ClosedBeforeHead => format!("{upstream} closed the connection without answering"),
         Error::ClosedInsideHead => {

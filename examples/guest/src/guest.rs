@@ -101,6 +101,7 @@ pub fn describe(e: &types::Error) -> String {
         E::Dns(code) => format!("name lookup failed: {}", code.name()),
         E::InvalidInput(why) => format!("invalid input: {why}"),
         E::Io(why) => format!("i/o error: {why}"),
+        E::Tls(why) => format!("tls: {why}"),
         E::Timeout => "timed out".into(),
         E::ClosedBeforeHead => "the peer closed the connection before a response head".into(),
         E::ClosedInsideHead => "the peer closed the connection inside a head".into(),

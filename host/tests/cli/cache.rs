@@ -1,8 +1,8 @@
 //! The component compiled once and cached between runs of the CLI (`HIJACK_CACHE_DIR`): reused,
 //! replaced when corrupt, off when empty.
 
-use crate::support::{LIMIT, refused, run_bounded};
 use super::{BIN, text};
+use crate::support::{LIMIT, refused, run_bounded};
 use std::process::Command;
 
 #[test]

@@ -2,8 +2,8 @@
 //! a refusal, a CONNECT tunnel, Docker's stdcopy framing, a legacy `200`, a hostile server),
 //! Python's http.server, and `hijack serve --echo`; its failures one line and non-zero.
 
-use crate::support::{LIMIT, blocking, refused};
 use super::{dial, join, peer, peer_owned, python, serve, text};
+use crate::support::{LIMIT, blocking, refused};
 use std::net::{SocketAddr, TcpListener};
 
 #[test]

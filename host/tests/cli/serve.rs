@@ -2,8 +2,8 @@
 //! that offers nothing it switches to, many connections at once, head limits, running out of
 //! descriptors, an exec child killed with its connection.
 
-use crate::support::{LIMIT, Proc, blocking, run_bounded};
 use super::{BIN, connect, dial, read_to_end, serve, text};
+use crate::support::{LIMIT, Proc, blocking, run_bounded};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;

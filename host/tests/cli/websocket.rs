@@ -2,8 +2,8 @@
 //! `websockets`: our `dial` against its server (it checks our key and version, we check its
 //! accept, then its echo), and its client against our `serve`.
 
-use crate::support::{LIMIT, Proc};
 use super::{BIN, python, serve, text};
+use crate::support::{LIMIT, Proc};
 use std::io::Write;
 use std::process::Command;
 

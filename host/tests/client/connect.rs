@@ -2,8 +2,8 @@
 //! else is a refusal whose body is never tunnel data; a `CONNECT` carries no protocol and no
 //! body.
 
-use crate::support::*;
 use super::{SWITCH, dial_with_request, serve_once};
+use crate::support::*;
 use hijack_host::ClientRequest;
 use tokio::io::AsyncWriteExt;
 

@@ -2,8 +2,8 @@
 //! `refusal`, ...), each true for its own case only, shown on one line; the runtime's own
 //! failure keeps its cause.
 
-use crate::support::*;
 use super::{dial_default, dial_on, dial_with, get, serve_once};
+use crate::support::*;
 use hijack_host::{ClientOptions, ClientRequest};
 use tokio::io::AsyncWriteExt;
 

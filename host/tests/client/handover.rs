@@ -2,8 +2,8 @@
 //! nothing lost or repeated, both directions and the half-close; the socket handed over is the
 //! connection itself.
 
-use crate::support::*;
 use super::{SWITCH, dial_default, dial_on, dial_with, serve_once};
+use crate::support::*;
 use hijack_host::{ClientOptions, ClientRequest, Header};
 use std::process::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,8 +3,8 @@
 //! nothing connected is proven by the next connection a listener sees, never by a quiet
 //! window.
 
-use crate::support::*;
 use super::{SWITCH, dial_on, get, serve_once};
+use crate::support::*;
 use hijack_host::{ClientRequest, ErrorCode, Header, HijackError, NetPolicy};
 use tokio::io::AsyncWriteExt;
 

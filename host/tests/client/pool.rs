@@ -1,8 +1,8 @@
 //! Instances from wasmtime's pooling allocator: as many as its slots, then a runtime error (not
 //! a wait, not a panic), a slot reused once freed, and each instance doing the whole exchange.
 
-use crate::support::*;
 use super::{SWITCH, get};
+use crate::support::*;
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

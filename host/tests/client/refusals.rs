@@ -2,8 +2,8 @@
 //! peer that closes, stalls or sends too much or garbage. Each is its own typed error, nothing
 //! is handed over, and the instance lives on.
 
-use crate::support::*;
 use super::{SWITCH, dial_default, dial_with, get, serve_once};
+use crate::support::*;
 use hijack_host::{ClientOptions, HijackError};
 use tokio::io::AsyncWriteExt;
 

@@ -1,8 +1,8 @@
 //! The WebSocket handshake (RFC 6455 §4): a fresh key on every connection, a switch only on the
 //! `Sec-WebSocket-Accept` that key calls for, and `GET` only.
 
-use crate::support::*;
 use super::{dial_default, dial_with_request};
+use crate::support::*;
 use hijack_host::ClientRequest;
 use tokio::io::AsyncWriteExt;
 

@@ -1,21 +1,22 @@
-//! The one support module of the host crate's test binaries (each compiles it and uses only
-//! some of it). Every wait a test makes goes through a helper here that bounds it: a
+//! What the host crate's integration tests share (`tests/main.rs`'s modules). Every wait a test makes goes through a helper here that bounds it: a
 //! regression fails in seconds, it never hangs.
 //!
-//! - here: the shared bound [`LIMIT`], the component compiled once per binary, tokio loopback
+//! - here: the shared bound [`LIMIT`], the component compiled once per run, tokio loopback
 //!   peers and bounded async waits ([`bounded`], [`join`], [`accept_tcp`], [`connect_tcp`], the
 //!   reads), and an address that refuses connections for sure ([`refused`]);
 //! - [`blocking`]: the same on std sockets and threads, for the tests that drive processes;
 //! - `process`: processes run, watched and killed within a bound ([`Proc`], [`run_bounded`],
 //!   [`listening`]);
 //! - `composed`: the composed examples and the runtimes that run them ([`Runner`]), and the
-//!   native peers they are driven against ([`http_server`], [`curl_through`]).
+//!   native peers they are driven against ([`http_server`], [`curl_through`]);
+//! - [`tls`]: certificates made at run time and the Python TLS peers.
 
 #![allow(dead_code, unused_imports)]
 
 pub mod blocking;
 mod composed;
 mod process;
+pub mod tls;
 
 pub use composed::*;
 pub use process::*;
@@ -32,9 +33,9 @@ use tokio::net::{TcpListener, TcpStream};
 /// The bound on every wait in a test.
 pub const LIMIT: Duration = Duration::from_secs(20);
 
-/// The embedded component, loaded once for the whole test binary from a compile cache that
-/// every test binary of the run shares (cargo's scratch directory for integration tests): the
-/// component is compiled to machine code once per build, not once per binary.
+/// The embedded component, loaded once for the whole test binary from a compile cache in
+/// cargo's scratch directory for integration tests: the component is compiled to machine code
+/// once per build, not once per run.
 pub fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {

@@ -127,7 +127,7 @@ pub struct Dial {
     #[arg(short = 'd', long, value_name = "STRING", allow_hyphen_values = true)]
     pub data: Option<String>,
     /// Protocol to ask for in the Upgrade header (`websocket` does the RFC 6455 handshake)
-    /// [default: tcp, or websocket for ws:// and wss://]
+    /// [default: tcp] (websocket for ws:// and wss:// URLs)
     #[arg(long, value_name = "PROTO", allow_hyphen_values = true)]
     upgrade: Option<String>,
     /// How long to wait for the response head, in milliseconds [default: 30000]
@@ -305,7 +305,9 @@ fn split_url(url: &str) -> anyhow::Result<Url> {
         "https" => (true, false),
         "ws" => (false, true),
         "wss" => (true, true),
-        _ => anyhow::bail!("URL {url:?}: only http, https, ws and wss URLs are supported"),
+        _ => anyhow::bail!(
+            "URL {url:?}: only http://, https://, ws:// and wss:// URLs are supported"
+        ),
     };
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (authority, target) = match rest.find(['/', '?']) {
