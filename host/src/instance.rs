@@ -17,9 +17,9 @@ use crate::bindings::exports::hijack::http::types::{Header, Hijacked, RequestHea
 use crate::bindings::exports::hijack::http::{client, server};
 use crate::error::Error;
 use crate::policy::NetPolicy;
-use crate::sockets;
+use crate::sockets::{self, TcpSocket};
 use crate::stream::HijackedStream;
-use crate::tls;
+use crate::tls::{self, Session};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
@@ -457,7 +457,13 @@ impl Instance {
         let table = &mut self.store.data_mut().table;
         drop(table.delete(h.input)?);
         drop(table.delete(h.output)?);
-        let socket = table.delete(h.socket)?;
+        let mut socket = table.delete(h.socket)?;
+        // A connection the host terminates TLS on (a listener under `NetPolicy::tls_server`):
+        // the streams were the session's, the session is the socket's.
+        if let Some(server) = socket.take_tls() {
+            let session = server.into_session().ok_or_else(not_its_own)?;
+            return on_socket(h.buffered, session, socket).await;
+        }
         match socket.into_stream().await {
             Some(stream) => Ok(HijackedStream::new(h.buffered, stream)),
             None => Err(not_its_own()),
@@ -473,18 +479,24 @@ impl Instance {
         drop(table.delete(h.output)?);
         let connection = table.delete(h.connection)?;
         let socket = table.delete(h.socket)?;
-        let Some(mut session) = connection.into_session() else {
-            return Err(not_its_own());
-        };
-        session.tls.get_mut().0.detach();
-        let Some(stream) = socket.into_stream().await else {
-            return Err(not_its_own());
-        };
-        session.tls.get_mut().0.attach(stream);
-        let mut buffered = h.buffered;
-        buffered.extend_from_slice(&session.ahead);
-        Ok(HijackedStream::over_tls(buffered, session.tls))
+        let session = connection.into_session().ok_or_else(not_its_own)?;
+        on_socket(h.buffered, session, socket).await
     }
+}
+
+/// A TLS session moved from the component's streams onto `socket`'s own `TcpStream`; the
+/// plaintext it had read ahead follows `buffered`.
+async fn on_socket(
+    buffered: Vec<u8>,
+    mut session: Session,
+    socket: TcpSocket,
+) -> Result<HijackedStream, Error> {
+    session.detach();
+    let stream = socket.into_stream().await.ok_or_else(not_its_own)?;
+    let (tls, ahead) = session.onto(stream).ok_or_else(not_its_own)?;
+    let mut buffered = buffered;
+    buffered.extend_from_slice(&ahead);
+    Ok(HijackedStream::over_tls(buffered, tls))
 }
 
 fn not_its_own() -> Error {

@@ -66,5 +66,5 @@ pub use policy::NetPolicy;
 pub use runtime::add_tcp_to_linker;
 pub use runtime::{COMPONENT, Runtime, RuntimeBuilder, State, default_cache_dir};
 pub use stream::{HijackedReader, HijackedStream, HijackedWriter};
-pub use tls::{TlsConfig, TlsConfigBuilder, TlsConfigError, TlsFailure};
+pub use tls::{TlsConfig, TlsConfigBuilder, TlsConfigError, TlsFailure, TlsServerConfig};
 pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;

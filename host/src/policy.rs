@@ -3,7 +3,7 @@
 //! Least privilege: a [`NetPolicy`] starts empty (wasmtime's own default denies all sockets)
 //! and the caller adds exactly what it was told to reach.
 
-use crate::tls::TlsConfig;
+use crate::tls::{TlsConfig, TlsServerConfig};
 use std::net::SocketAddr;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
@@ -14,6 +14,7 @@ pub struct NetPolicy {
     listen: Vec<SocketAddr>,
     name_lookup: bool,
     tls: Option<TlsConfig>,
+    tls_server: Option<TlsServerConfig>,
 }
 
 impl NetPolicy {
@@ -52,6 +53,20 @@ impl NetPolicy {
     /// The TLS configuration handshakes run with.
     pub fn tls_config(&self) -> TlsConfig {
         self.tls.clone().unwrap_or_default()
+    }
+
+    /// Terminate TLS on every connection the component accepts, with this identity: the host
+    /// runs the server handshake, the component reads the request and answers in plaintext,
+    /// and a hijacked connection is handed over as a TLS session on the native socket. A
+    /// client that does not complete the handshake is dropped before its head.
+    pub fn tls_server(mut self, config: TlsServerConfig) -> Self {
+        self.tls_server = Some(config);
+        self
+    }
+
+    /// The identity accepted connections are served TLS with, if any.
+    pub fn tls_server_config(&self) -> Option<&TlsServerConfig> {
+        self.tls_server.as_ref()
     }
 
     /// Whether name lookups are allowed.

@@ -18,8 +18,9 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::tls::transport::Transport;
 
-/// A rustls client session on the native socket.
-type TlsStream = tokio_rustls::client::TlsStream<Transport>;
+/// A rustls session on the native socket: a client's (`dial_tls`) or a server's (a listener
+/// under `NetPolicy::tls_server`).
+type TlsStream = tokio_rustls::TlsStream<Transport>;
 
 /// What the bytes go through: the socket, or a TLS session on it.
 enum Link {

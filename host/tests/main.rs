@@ -18,4 +18,5 @@ mod soak;
 mod splits;
 mod tcp_conformance;
 mod tls;
+mod tls_server;
 mod websocket;

@@ -84,8 +84,14 @@ impl HostTcpSocket for TcpView<'_> {
         Resource<DynOutputStream>,
     )> {
         let policy = self.policy;
-        let (socket, conn) = self.table.get_mut(&this)?.accept(policy)?;
-        let (input, output) = streams(conn);
+        let (mut socket, conn) = self.table.get_mut(&this)?.accept(policy)?;
+        let (mut input, mut output) = streams(conn);
+        if let Some(server) = policy.tls_server_config() {
+            // The component reads and writes plaintext; the socket owns the session.
+            let session;
+            (input, output, session) = crate::tls::accept(input, output, &server.server);
+            socket.hold_tls(session);
+        }
         let socket = self.table.push(socket)?;
         let input = self.table.push_child(input, &socket)?;
         let output = self.table.push_child(output, &socket)?;

@@ -28,7 +28,9 @@
 //! - dropping a stream shuts nothing down (upstream shuts that side), so that
 //!   [`TcpSocket::into_stream`] can give the connection back whole once the streams are
 //!   gone;
-//! - a stream's failure carries the `std::io::Error`, so `network-error-code` can name it.
+//! - a stream's failure carries the `std::io::Error`, so `network-error-code` can name it;
+//! - under [`NetPolicy::tls_server`], an accepted connection's streams are TLS streams the
+//!   host terminates (`crate::tls::accept`), and the accepted socket owns the session.
 //!
 //! Anything else that differs from wasmtime-wasi 48.0.8 is a bug here; the conformance suite
 //! (`host/test-programs`, run by `host/tests/tcp_conformance.rs`) walks both with the same

@@ -9,6 +9,7 @@
 
 use super::streams::Conn;
 use crate::policy::NetPolicy;
+use crate::tls::ServerSession;
 use rustix::io::Errno;
 use rustix::net::sockopt;
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
@@ -65,6 +66,9 @@ pub struct TcpSocket {
     /// `start-bind` succeeded (only read while `Unconnected`: any later state is bound).
     bound: bool,
     backlog: u32,
+    /// The TLS session the host terminates over this accepted connection's streams, if its
+    /// listener's policy asks for it (`sockets` never looks inside; the handoff takes it).
+    tls: Option<ServerSession>,
 }
 
 impl TcpSocket {
@@ -90,6 +94,7 @@ impl TcpSocket {
             pending: None,
             bound: false,
             backlog: DEFAULT_BACKLOG,
+            tls: None,
         })
     }
 
@@ -306,6 +311,7 @@ impl TcpSocket {
             pending: None,
             bound: true,
             backlog: DEFAULT_BACKLOG,
+            tls: None,
         };
         Ok((socket, conn))
     }
@@ -507,6 +513,16 @@ impl TcpSocket {
             }
             _ => Poll::Ready(()),
         }
+    }
+
+    /// Own `session`, the TLS the host runs over this connection's streams.
+    pub(crate) fn hold_tls(&mut self, session: ServerSession) {
+        self.tls = Some(session);
+    }
+
+    /// The TLS session held, if any (the handoff).
+    pub(crate) fn take_tls(&mut self) -> Option<ServerSession> {
+        self.tls.take()
     }
 
     /// The connection, whole, once the component has handed it over: waits for any write

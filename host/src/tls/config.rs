@@ -1,4 +1,5 @@
-//! Whom the host's TLS trusts and who it is: roots, CA files, a client identity.
+//! Whom the host's TLS trusts and who it is: roots, CA files, a client identity; and the
+//! identity it terminates TLS with on accepted connections.
 
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
@@ -132,15 +133,7 @@ impl TlsConfigBuilder {
         key: &[u8],
         key_name: &str,
     ) -> Result<Self, TlsConfigError> {
-        let chain = certificates(cert, cert_name)?;
-        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| match e {
-            rustls_pki_types::pem::Error::NoItemsFound => TlsConfigError::Missing {
-                what: key_name.into(),
-                expected: "private key",
-            },
-            other => pem_error(key_name, &other),
-        })?;
-        self.identity = Some((chain, key));
+        self.identity = Some(identity(cert, cert_name, key, key_name)?);
         Ok(self)
     }
 
@@ -154,12 +147,7 @@ impl TlsConfigBuilder {
         for ca in self.cas {
             roots.add(ca)?;
         }
-        // ring, not aws-lc-rs: it builds in seconds from C and assembly with cc alone. rustls
-        // 0.23.48 deprecates it for lacking post-quantum key exchange; X25519 and the NIST
-        // curves remain, as in Go's and curl's default builds until recently.
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots);
         let client = match self.identity {
@@ -170,6 +158,80 @@ impl TlsConfigBuilder {
             client: Arc::new(client),
         })
     }
+}
+
+/// The identity the host terminates TLS with on the connections the component accepts (the
+/// server side wasi:tls does not have yet): a certificate chain and its private key. Cheap to
+/// clone.
+///
+/// Handshakes offer TLS 1.2 and 1.3 and ALPN `http/1.1`, and ask no client certificate.
+#[derive(Clone, Debug)]
+pub struct TlsServerConfig {
+    pub(crate) server: Arc<rustls::ServerConfig>,
+}
+
+impl TlsServerConfig {
+    /// The certificate chain in the PEM file `cert` (the server's first) and the private key
+    /// in the PEM file `key` (as `hijack serve --tls-cert --tls-key`, nginx's
+    /// `ssl_certificate`/`ssl_certificate_key`).
+    pub fn from_pem_files(
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, TlsConfigError> {
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+        Self::from_pem(
+            &cert_pem,
+            &cert.display().to_string(),
+            &key_pem,
+            &key.display().to_string(),
+        )
+    }
+
+    /// As [`TlsServerConfig::from_pem_files`], from PEM bytes (named in errors).
+    pub fn from_pem(
+        cert: &[u8],
+        cert_name: &str,
+        key: &[u8],
+        key_name: &str,
+    ) -> Result<Self, TlsConfigError> {
+        let (chain, key) = identity(cert, cert_name, key, key_name)?;
+        let mut server = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        // The component speaks HTTP/1.1 only: a client offering h2 first learns so here.
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self {
+            server: Arc::new(server),
+        })
+    }
+}
+
+/// rustls's crypto: ring, not aws-lc-rs, because it builds in seconds from C and assembly
+/// with cc alone. rustls 0.23.48 deprecates it for lacking post-quantum key exchange; X25519
+/// and the NIST curves remain, as in Go's and curl's default builds until recently.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A certificate chain and its private key, from PEM.
+fn identity(
+    cert: &[u8],
+    cert_name: &str,
+    key: &[u8],
+    key_name: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsConfigError> {
+    let chain = certificates(cert, cert_name)?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| match e {
+        rustls_pki_types::pem::Error::NoItemsFound => TlsConfigError::Missing {
+            what: key_name.into(),
+            expected: "private key",
+        },
+        other => pem_error(key_name, &other),
+    })?;
+    Ok((chain, key))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsConfigError> {

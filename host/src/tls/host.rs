@@ -1,10 +1,12 @@
 //! The WIT glue of `wasi:tls/types` over the resource table, and the TLS streams the
 //! component reads and writes until the handoff.
 //!
-//! One [`Session`] per connection, shared by its `client-connection` and its two streams
-//! under a lock that no `.await` holds: each poll takes it, polls tokio-rustls, and lets go.
-//! Steps the component takes without waiting (`read`, `write`, `check-write`) poll with a
-//! no-op waker; the pollables poll with the real one.
+//! One [`Session`] per connection, shared by its owner and its two streams under a lock that
+//! no `.await` holds: each poll takes it, polls tokio-rustls, and lets go. Steps the
+//! component takes without waiting (`read`, `write`, `check-write`) poll with a no-op waker;
+//! the pollables poll with the real one. A client session's owner is its `client-connection`;
+//! a server session ([`accept`]: the host terminating TLS on an accepted connection) is owned
+//! by the accepted socket, and its handshake runs as the component first reads or writes.
 
 use super::transport::Transport;
 use super::{TlsError, TlsFailure, TlsView};
@@ -15,9 +17,9 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsStream;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{
     DynInputStream, DynOutputStream, DynPollable, InputStream, IoError, OutputStream, Pollable,
@@ -35,27 +37,38 @@ pub struct ClientHandshake {
     transport: Transport,
 }
 
-type Handshake = Pin<Box<dyn Future<Output = Result<TlsStream<Transport>, TlsError>> + Send>>;
+type Handshake = Pin<
+    Box<dyn Future<Output = Result<tokio_rustls::client::TlsStream<Transport>, TlsError>> + Send>,
+>;
 
 /// `future-client-streams`: the handshake, run as the component polls it.
 pub struct FutureClientStreams(Outcome);
 
 enum Outcome {
     Running(Handshake),
-    Done(Result<Box<TlsStream<Transport>>, TlsError>),
+    Done(Result<Box<tokio_rustls::client::TlsStream<Transport>>, TlsError>),
     Taken,
 }
 
 /// A TLS session and what its streams share: the plaintext read ahead by a pollable, and a
 /// failure seen by one.
 pub struct Session {
-    pub(crate) tls: TlsStream<Transport>,
+    tls: Stage,
     /// Plaintext read ahead (by the input's pollable), not yet given to the component.
     pub(crate) ahead: BytesMut,
     /// The peer closed its side (TLS `close_notify`, or the connection).
     closed: bool,
     /// A failure a pollable met, reported by the next read or write.
     failed: Option<io::Error>,
+}
+
+/// Where a session is.
+enum Stage {
+    /// A server handshake, run as the component first reads or writes.
+    Accepting(tokio_rustls::Accept<Transport>),
+    Established(TlsStream<Transport>),
+    /// The server handshake failed (its error went to the component once, through `failed`).
+    Broken,
 }
 
 type Shared = Arc<Mutex<Session>>;
@@ -72,8 +85,43 @@ pub struct ClientConnection(Shared);
 impl ClientConnection {
     /// The session, once its streams are gone (the handoff): `None` while one still holds it.
     pub(crate) fn into_session(self) -> Option<Session> {
-        Arc::into_inner(self.0).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        unshared(self.0)
     }
+}
+
+/// A TLS session the host runs as the server over an accepted connection's streams; the
+/// accepted socket owns it (the component never sees it).
+pub struct ServerSession(Shared);
+
+impl ServerSession {
+    /// The session, once its streams are gone (the handoff): `None` while one still holds it.
+    pub(crate) fn into_session(self) -> Option<Session> {
+        unshared(self.0)
+    }
+}
+
+fn unshared(shared: Shared) -> Option<Session> {
+    Arc::into_inner(shared).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Terminate TLS over an accepted connection's streams: the TLS streams the component gets
+/// in their place, and the session for its socket to own. The handshake runs as the
+/// component first reads or writes; a failed one is a failed read (the component drops the
+/// connection, as it does a head that never came).
+pub(crate) fn accept(
+    input: DynInputStream,
+    output: DynOutputStream,
+    config: &Arc<rustls::ServerConfig>,
+) -> (DynInputStream, DynOutputStream, ServerSession) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
+    let shared = Arc::new(Mutex::new(Session::new(Stage::Accepting(
+        acceptor.accept(Transport::wasi(input, output)),
+    ))));
+    (
+        Box::new(TlsReader(Arc::clone(&shared))),
+        Box::new(TlsWriter(Arc::clone(&shared))),
+        ServerSession(shared),
+    )
 }
 
 /// The TLS input stream: plaintext from the session.
@@ -176,12 +224,9 @@ impl types::HostFutureClientStreams for TlsView<'_> {
             }
             Outcome::Running(_) | Outcome::Taken => return Ok(Some(Err(()))),
         };
-        let shared = Arc::new(Mutex::new(Session {
-            tls: *tls,
-            ahead: BytesMut::new(),
-            closed: false,
-            failed: None,
-        }));
+        let shared = Arc::new(Mutex::new(Session::new(Stage::Established(
+            TlsStream::Client(*tls),
+        ))));
         let input: DynInputStream = Box::new(TlsReader(Arc::clone(&shared)));
         let output: DynOutputStream = Box::new(TlsWriter(Arc::clone(&shared)));
         let connection = self.table.push(ClientConnection(shared))?;
@@ -200,9 +245,11 @@ impl types::HostClientConnection for TlsView<'_> {
     fn close_output(&mut self, this: Resource<ClientConnection>) -> wasmtime::Result<()> {
         let connection = self.table.get(&this)?;
         let mut session = lock(&connection.0);
-        session.tls.get_mut().1.send_close_notify();
+        if let Stage::Established(tls) = &mut session.tls {
+            tls.get_mut().1.send_close_notify();
+        }
         // Sent now if the transport takes it; else the output's pollable finishes it.
-        let _ = poll_now(|cx| Pin::new(&mut session.tls).poll_flush(cx));
+        let _ = poll_now(|cx| session.poll_flush(cx));
         Ok(())
     }
 
@@ -229,6 +276,78 @@ fn failed(e: &io::Error) -> StreamError {
 }
 
 impl Session {
+    fn new(tls: Stage) -> Self {
+        Self {
+            tls,
+            ahead: BytesMut::new(),
+            closed: false,
+            failed: None,
+        }
+    }
+
+    /// The session on the socket `stream` from now on (the handoff, after [`Session::detach`]),
+    /// with the plaintext read ahead: `None` if the handshake never completed (no head came
+    /// through it, so no handoff asks for it).
+    pub(crate) fn onto(
+        self,
+        stream: tokio::net::TcpStream,
+    ) -> Option<(TlsStream<Transport>, Bytes)> {
+        let Stage::Established(mut tls) = self.tls else {
+            return None;
+        };
+        tls.get_mut().0.attach(stream);
+        Some((tls, self.ahead.freeze()))
+    }
+
+    /// Let go of the component's streams (they share the socket, which gives its
+    /// `TcpStream` back only when they are gone).
+    pub(crate) fn detach(&mut self) {
+        match &mut self.tls {
+            Stage::Established(tls) => tls.get_mut().0.detach(),
+            // An unfinished handshake holds the streams inside it: it goes with them.
+            Stage::Accepting(_) | Stage::Broken => self.tls = Stage::Broken,
+        }
+    }
+
+    /// The established session: a server's handshake is driven here first.
+    fn poll_established(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<&mut TlsStream<Transport>>> {
+        if let Stage::Accepting(accept) = &mut self.tls {
+            match Pin::new(accept).poll(cx) {
+                Poll::Ready(Ok(tls)) => self.tls = Stage::Established(TlsStream::Server(tls)),
+                Poll::Ready(Err(e)) => {
+                    self.tls = Stage::Broken;
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match &mut self.tls {
+            Stage::Established(tls) => Poll::Ready(Ok(tls)),
+            _ => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the TLS handshake failed",
+            ))),
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let tls = ready!(self.poll_established(cx))?;
+        Pin::new(tls).poll_read(cx, buf)
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let tls = ready!(self.poll_established(cx))?;
+        Pin::new(tls).poll_write(cx, data)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let tls = ready!(self.poll_established(cx))?;
+        Pin::new(tls).poll_flush(cx)
+    }
+
     /// Read into `ahead` (at most `max` bytes) once; `Pending` if nothing is there.
     fn poll_fill(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<()> {
         if !self.ahead.is_empty() || self.closed || self.failed.is_some() {
@@ -236,7 +355,7 @@ impl Session {
         }
         let mut buf = vec![0; max];
         let mut read = ReadBuf::new(&mut buf);
-        match Pin::new(&mut self.tls).poll_read(cx, &mut read) {
+        match self.poll_read(cx, &mut read) {
             Poll::Ready(Ok(())) if read.filled().is_empty() => self.closed = true,
             Poll::Ready(Ok(())) => self.ahead.extend_from_slice(read.filled()),
             Poll::Ready(Err(e)) => self.failed = Some(e),
@@ -281,7 +400,7 @@ impl Pollable for TlsWriter {
             if session.failed.is_some() {
                 return Poll::Ready(());
             }
-            match Pin::new(&mut session.tls).poll_flush(cx) {
+            match session.poll_flush(cx) {
                 Poll::Ready(Ok(())) => Poll::Ready(()),
                 Poll::Ready(Err(e)) => {
                     session.failed = Some(e);
@@ -298,7 +417,7 @@ impl OutputStream for TlsWriter {
     fn write(&mut self, mut bytes: Bytes) -> StreamResult<()> {
         let mut session = lock(&self.0);
         while !bytes.is_empty() {
-            match poll_now(|cx| Pin::new(&mut session.tls).poll_write(cx, &bytes)) {
+            match poll_now(|cx| session.poll_write(cx, &bytes)) {
                 Poll::Ready(Ok(n)) if n > 0 => drop(bytes.split_to(n)),
                 Poll::Ready(Err(e)) => return Err(failed(&e)),
                 // More than `check-write` allowed, or the session's buffer is full.
@@ -310,7 +429,7 @@ impl OutputStream for TlsWriter {
 
     fn flush(&mut self) -> StreamResult<()> {
         let mut session = lock(&self.0);
-        match poll_now(|cx| Pin::new(&mut session.tls).poll_flush(cx)) {
+        match poll_now(|cx| session.poll_flush(cx)) {
             Poll::Ready(Err(e)) => Err(failed(&e)),
             _ => Ok(()),
         }
@@ -322,7 +441,7 @@ impl OutputStream for TlsWriter {
             return Err(failed(&e));
         }
         // What rustls holds unsent goes first; until it is out, no more is taken.
-        match poll_now(|cx| Pin::new(&mut session.tls).poll_flush(cx)) {
+        match poll_now(|cx| session.poll_flush(cx)) {
             Poll::Ready(Ok(())) => Ok(WRITE_PERMIT),
             Poll::Ready(Err(e)) => Err(failed(&e)),
             Poll::Pending => Ok(0),

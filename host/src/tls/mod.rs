@@ -1,5 +1,8 @@
 //! The host's own `wasi:tls` (0.2.0-draft, client side): trust, identity and the TLS session
-//! are the host's; the component names the server and sees plaintext streams.
+//! are the host's; the component names the server and sees plaintext streams. And the server
+//! side wasi:tls does not have yet: under [`TlsServerConfig`] the host terminates TLS on the
+//! connections the component accepts ([`accept`]), so the component's server reads and
+//! writes plaintext and the hijack hands over a TLS session like a client's.
 //!
 //! It exists for the same reason the host has its own TCP (`sockets/`): at the handoff the
 //! host takes the session itself — a tokio-rustls stream, moved onto the native `TcpStream`
@@ -19,8 +22,9 @@ mod config;
 mod host;
 pub(crate) mod transport;
 
-pub use config::{TlsConfig, TlsConfigBuilder, TlsConfigError};
-pub use host::{ClientConnection, ClientHandshake, FutureClientStreams};
+pub use config::{TlsConfig, TlsConfigBuilder, TlsConfigError, TlsServerConfig};
+pub use host::{ClientConnection, ClientHandshake, FutureClientStreams, ServerSession};
+pub(crate) use host::{Session, accept};
 
 use crate::bindings::tls::wasi::tls::types;
 use std::fmt;

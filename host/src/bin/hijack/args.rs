@@ -245,6 +245,12 @@ pub struct Serve {
     /// Largest request head accepted, in bytes (431 beyond) [default: 65536]
     #[arg(long, value_name = "N")]
     pub max_head_bytes: Option<u32>,
+    /// Serve TLS with this PEM certificate chain (the server's first): https://, wss://
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Echo each connection's bytes back
     #[arg(long)]
     echo: bool,

@@ -8,6 +8,7 @@ use crate::args::{Action, Serve};
 use crate::runtime;
 use hijack_host::{
     Header, HijackedReader, HijackedStream, Instance, Limits, NetPolicy, ResponseHead,
+    TlsServerConfig,
 };
 use hijack_proto::AcceptBackoff;
 use hijack_proto::escape::escape;
@@ -29,10 +30,12 @@ macro_rules! log {
 
 /// Run until killed (or until the listener fails).
 pub async fn run(s: Serve) -> anyhow::Result<()> {
+    let mut policy = NetPolicy::new().allow_listen(s.listen);
+    if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
+        policy = policy.tls_server(TlsServerConfig::from_pem_files(cert, key)?);
+    }
     let runtime = runtime()?;
-    let mut instance = runtime
-        .instantiate(NetPolicy::new().allow_listen(s.listen))
-        .await?;
+    let mut instance = runtime.instantiate(policy).await?;
     let limits = Limits {
         head_timeout_ms: s.head_timeout_ms,
         max_head_bytes: s.max_head_bytes,
