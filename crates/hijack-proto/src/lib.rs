@@ -12,7 +12,8 @@
 //!   whether a response switched protocols.
 //! - [`server`]: request parsing, offered protocols, and the encoding of answers.
 //! - [`validate`]: checks on caller input, applied before any byte is sent.
-//! - [`escape`]: untrusted text made safe for a terminal;
+//! - [`escape`]: untrusted text made safe for a terminal; [`credentials`]: a URL's userinfo
+//!   as Basic credentials;
 //! - [`parse_authority`]: `host:port` authorities; [`AcceptBackoff`]: Go's pause after a
 //!   transient accept failure.
 //!
@@ -39,6 +40,7 @@ extern crate alloc;
 mod authority;
 mod backoff;
 pub mod client;
+pub mod credentials;
 mod error;
 pub mod escape;
 mod head;

@@ -26,6 +26,9 @@ fn help_names_the_commands_and_their_flags() {
             "-X, --method <M>",
             "-H, --header <Name: value>",
             "-d, --data <STRING>",
+            "--json <DATA>",
+            "--cacert <FILE>",
+            "-x, --proxy <URL>",
             "--upgrade <PROTO>",
             "--head-timeout <MS>",
             "--max-head-bytes <N>",
@@ -46,6 +49,8 @@ fn help_names_the_commands_and_their_flags() {
             "--upgrade <PROTO>",
             "--echo",
             "--exec <CMD>...",
+            "--tls-cert <FILE>",
+            "--tls-key <FILE>",
         ] {
             assert!(got.contains(word), "{args:?} lacks {word}: {got}");
         }

@@ -3,7 +3,7 @@
 //! Python's http.server, and `hijack serve --echo`; its failures one line and non-zero.
 
 use super::{dial, join, peer, peer_owned, python, serve, text};
-use crate::support::{LIMIT, blocking, refused};
+use crate::support::{LIMIT, blocking, refused, run_bounded};
 use std::net::{SocketAddr, TcpListener};
 
 #[test]
@@ -229,4 +229,142 @@ fn dial_escapes_what_a_hostile_server_sends_to_the_terminal() {
     // httparse drops a reason phrase with obs-text: it never reaches the terminal at all.
     assert!(err.starts_with("HTTP/1.1 403 \r\n"), "{err}");
     assert!(err.contains("X-Evil: a\\u{2066}b"), "{err}");
+}
+
+#[test]
+fn dial_sends_url_credentials_as_basic_and_never_prints_them() {
+    // Direct: `Authorization`, percent-decoded first (curl's and Go's rule).
+    let (addr, server) =
+        peer(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+    let out = dial(&[&format!("http://alice:s3cr%40t@{addr}/x")], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // base64("alice:s3cr@t")
+    assert_eq!(
+        text(&join(server)),
+        format!(
+            "GET /x HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nAuthorization: Basic YWxpY2U6czNjckB0\r\n\r\n"
+        )
+    );
+    assert!(!text(&out.stderr).contains("s3cr"), "{}", text(&out.stderr));
+
+    // To a proxy with --connect: `Proxy-Authorization`; a caller's own field wins.
+    let (addr, proxy) = peer(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let out = dial(
+        &[
+            "--connect",
+            "db.internal:5432",
+            &format!("http://bob:pw@{addr}/"),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&join(proxy)),
+        "CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\nProxy-Authorization: Basic Ym9iOnB3\r\n\r\n"
+    );
+    let (addr, server) =
+        peer(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+    let out = dial(
+        &[
+            &format!("http://alice:pw@{addr}/x"),
+            "-H",
+            "authorization: Bearer t0k",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let head = text(&join(server));
+    assert!(head.contains("\r\nauthorization: Bearer t0k\r\n"), "{head}");
+    assert!(!head.contains("Basic"), "{head}");
+
+    // Malformed credentials, or a bad host after them: one line, exit 2, no secret in it.
+    for url in [
+        "http://alice:s3cr%zz@127.0.0.1:9/x",
+        "http://alice:s3cret@[::1/x",
+        "http://:s3cret@127.0.0.1:9/x",
+    ] {
+        let out = dial(&[url], b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {err}");
+        assert!(!err.contains("s3cr"), "{url}: {err}");
+        assert!(err.contains("***@"), "{url}: {err}");
+    }
+}
+
+#[test]
+fn dial_json_sends_the_body_with_its_content_type() {
+    const BODY: &[u8] = br#"{"Detach":false,"Tty":false}"#;
+    // A peer that reads the body too (Docker's exec start does), before it answers.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = blocking::accept(&l, LIMIT);
+        let head = blocking::read_head(&mut s, LIMIT);
+        s.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let mut body = vec![0; BODY.len()];
+        s.read_exact(&mut body).expect("body");
+        assert_eq!(body, BODY);
+        s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+        )
+        .expect("101");
+        head
+    });
+    let out = dial(
+        &[
+            &format!("http://{addr}/exec/e1/start"),
+            "--json",
+            r#"{"Detach":false,"Tty":false}"#,
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let head = text(&join(server));
+    assert!(
+        head.starts_with("POST /exec/e1/start HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nContent-Type: application/json\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nAccept: application/json\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Length: 28\r\n"), "{head}");
+    // --json and --data are one body: both is a usage error.
+    let out = dial(&["http://127.0.0.1:9/", "--json", "{}", "--data", "x"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn dial_into_a_closed_stdout_ends_quietly() {
+    // A peer that switches and then streams until the client goes away.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let server = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut s = blocking::accept(&l, LIMIT);
+        blocking::read_head(&mut s, LIMIT);
+        s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+        )
+        .expect("101");
+        let chunk = vec![b'x'; 64 * 1024];
+        let started = std::time::Instant::now();
+        // Until the client closes (or the bound, which fails the test below).
+        while started.elapsed() < LIMIT && s.write_all(&chunk).is_ok() {}
+    });
+    // `hijack dial URL | head -c 100`, in a shell, as a user runs it.
+    let script = format!(
+        "{} dial http://{addr}/logs </dev/null | head -c 100 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        super::BIN
+    );
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["-c", &script]);
+    let out = run_bounded(cmd, b"", LIMIT);
+    assert_eq!(text(&out.stdout).trim(), "0", "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(!err.contains("error"), "{err}");
+    assert!(!err.to_lowercase().contains("broken pipe"), "{err}");
+    join(server);
 }

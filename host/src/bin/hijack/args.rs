@@ -52,7 +52,8 @@ The response head goes to stderr; the bytes that arrived with it, then the conne
 stdout; stdin goes to the connection (EOF half-closes it).";
 
 const DIAL_EXIT_CODES: &str = "\
-Exit status: 0 when the peer closes, 1 if it did not switch, 2 on any other failure.";
+Exit status: 0 when the peer closes (or when stdout's reader goes away, as `| head` does),
+1 if it did not switch, 2 on any other failure.";
 
 const SERVE_LONG_ABOUT: &str = "\
 Accept connections, switch protocols, and echo or run a command on each.
@@ -86,9 +87,12 @@ pub enum Command {
     Demo,
 }
 
-/// `SCHEME://HOST[:PORT][/PATH[?QUERY]][#FRAGMENT]`, split.
+/// `SCHEME://[USER[:PASSWORD]@]HOST[:PORT][/PATH[?QUERY]][#FRAGMENT]`, split.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Url {
+    /// The userinfo as Basic credentials (`Authorization`, or `Proxy-Authorization` when the
+    /// URL is a proxy's), as curl sends them.
+    pub credentials: Option<Secret>,
     pub host: String,
     pub port: u16,
     /// The request target: the path and query, `/` when the URL has neither (a fragment is
@@ -109,11 +113,19 @@ pub struct Url {
 #[command(args_override_self = true)]
 pub struct Dial {
     /// http[s]://HOST[:PORT][/PATH[?QUERY]] or ws[s]://... (port 80, or 443 over TLS; target /)
-    #[arg(value_name = "URL", value_parser = parse_url)]
+    #[arg(value_name = "URL", value_parser = Quiet(split_url))]
     pub url: Url,
     /// Request method [default: GET, or POST with --data]
     #[arg(short = 'X', long, value_name = "M", allow_hyphen_values = true)]
     method: Option<String>,
+    /// Send DATA as a JSON body: Content-Type and Accept application/json (implies POST)
+    #[arg(
+        long,
+        value_name = "DATA",
+        allow_hyphen_values = true,
+        conflicts_with = "data"
+    )]
+    pub json: Option<String>,
     /// A request header, 'Name: value' (repeatable)
     #[arg(
         short = 'H',
@@ -137,7 +149,7 @@ pub struct Dial {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_head_bytes: Option<u32>,
     /// Open a tunnel to HOST:PORT through the HTTP proxy at URL (CONNECT) instead of upgrading
-    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["data", "upgrade", "method"])]
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["data", "json", "upgrade", "method"])]
     connect: Option<String>,
     /// Deadline for name lookup and connect together, in milliseconds [default: 30000]
     #[arg(long = "connect-timeout", value_name = "MS")]
@@ -162,15 +174,52 @@ pub struct Dial {
     pub key: Option<std::path::PathBuf>,
     /// Reach an https:// or wss:// URL through the HTTP proxy at http://HOST[:PORT] (a CONNECT
     /// tunnel, then TLS with the origin inside it)
-    #[arg(short = 'x', long, value_name = "URL", value_parser = parse_proxy)]
+    #[arg(short = 'x', long, value_name = "URL", value_parser = Quiet(parse_proxy))]
     pub proxy: Option<Proxy>,
 }
 
 /// `-x`'s proxy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Proxy {
+    /// The proxy URL's userinfo, for `Proxy-Authorization`.
+    pub credentials: Option<Secret>,
     pub host: String,
     pub port: u16,
+}
+
+/// A credential: `Debug` never shows it.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A value parser whose error is its own message alone: clap's own would quote the value,
+/// and a URL's password must not be printed back.
+#[derive(Clone)]
+struct Quiet<T>(fn(&str) -> anyhow::Result<T>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Quiet<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        use clap::error::ErrorKind;
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::raw(ErrorKind::InvalidUtf8, "a URL is not UTF-8\n"))
+            .map_err(|e| e.with_cmd(cmd))?;
+        (self.0)(text).map_err(|e| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{e:#}\n")).with_cmd(cmd)
+        })
+    }
 }
 
 impl Proxy {
@@ -196,12 +245,41 @@ impl Dial {
 
     /// `CONNECT` for a tunnel; else `-X`, defaulting to POST with a body and GET without.
     pub fn method(&self) -> &str {
-        match (&self.connect, &self.method, &self.data) {
+        match (&self.connect, &self.method, self.body()) {
             (Some(_), _, _) => "CONNECT",
             (None, Some(method), _) => method,
             (None, None, Some(_)) => "POST",
             (None, None, None) => "GET",
         }
+    }
+
+    /// `--data`'s or `--json`'s body.
+    pub fn body(&self) -> Option<&str> {
+        self.data.as_deref().or(self.json.as_deref())
+    }
+
+    /// `-H`'s fields, then those the CLI adds where the caller set none of that name: the
+    /// URL's credentials (`Authorization`, or `Proxy-Authorization` to a `--connect` proxy)
+    /// and `--json`'s `Content-Type` and `Accept`, as curl does.
+    pub fn header_fields(&self) -> Vec<(String, String)> {
+        let mut fields = self.headers.clone();
+        let mut add = |name: &str, value: &str| {
+            if !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                fields.push((name.to_string(), value.to_string()));
+            }
+        };
+        if let Some(Secret(credentials)) = &self.url.credentials {
+            let field = match self.connect {
+                Some(_) => "Proxy-Authorization",
+                None => "Authorization",
+            };
+            add(field, credentials);
+        }
+        if self.json.is_some() {
+            add("Content-Type", "application/json");
+            add("Accept", "application/json");
+        }
+        fields
     }
 
     /// The request target: a tunnel's `HOST:PORT` (sent to the proxy in the URL), else the
@@ -294,16 +372,37 @@ fn parse_header(h: &str) -> Result<(String, String), String> {
     Ok((name.trim().to_string(), v.trim_start().to_string()))
 }
 
-fn parse_url(url: &str) -> Result<Url, String> {
-    split_url(url).map_err(|e| format!("{e:#}"))
+/// `url` as it may be shown: a userinfo replaced by `***`.
+fn redacted(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
+    }
 }
 
-/// `scheme://host[:port][/path?query][#fragment]` into host, port (default 80, or 443 over
-/// TLS) and target (default `/`, the fragment dropped). Schemes: `http`, `https`, `ws`,
-/// `wss`, in any case. The authority goes through the core's one rule for hosts, brackets
-/// and ports.
-fn split_url(url: &str) -> anyhow::Result<Url> {
-    let (scheme, rest) = url
+/// The userinfo of `authority` as Basic credentials, and the rest; errors name `shown`.
+fn credentials<'a>(authority: &'a str, shown: &str) -> anyhow::Result<(Option<Secret>, &'a str)> {
+    match authority.rsplit_once('@') {
+        Some((userinfo, rest)) => {
+            let basic = hijack_proto::credentials::basic(userinfo)
+                .map_err(|e| anyhow::anyhow!("URL {shown:?}: {e}"))?;
+            Ok((Some(Secret(basic)), rest))
+        }
+        None => Ok((None, authority)),
+    }
+}
+
+/// `scheme://[user[:password]@]host[:port][/path?query][#fragment]` into credentials, host,
+/// port (default 80, or 443 over TLS) and target (default `/`, the fragment dropped).
+/// Schemes: `http`, `https`, `ws`, `wss`, in any case. The authority goes through the core's
+/// one rule for hosts, brackets and ports. Errors show the URL without its userinfo.
+fn split_url(full: &str) -> anyhow::Result<Url> {
+    let url = &redacted(full);
+    let (scheme, rest) = full
         .split_once("://")
         .with_context(|| format!("URL {url:?}: no scheme (http://, https://, ws://, wss://)"))?;
     let (tls, websocket) = match scheme.to_ascii_lowercase().as_str() {
@@ -321,10 +420,12 @@ fn split_url(url: &str) -> anyhow::Result<Url> {
         Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
         None => (rest, "/".to_string()),
     };
+    let (credentials, authority) = credentials(authority, url)?;
     let default_port = if tls { 443 } else { 80 };
     let Authority { host, port } = parse_authority_or(authority, default_port)
         .map_err(|e| anyhow::anyhow!("URL {url:?}: {e}"))?;
     Ok(Url {
+        credentials,
         host: host.to_string(),
         port,
         target,
@@ -333,21 +434,21 @@ fn split_url(url: &str) -> anyhow::Result<Url> {
     })
 }
 
-/// `-x`: `http://host[:port]` (default port 1080, as curl's) or a bare `host:port`.
-fn parse_proxy(proxy: &str) -> Result<Proxy, String> {
-    let rest = match proxy.split_once("://") {
+/// `-x`: `http://[user[:password]@]host[:port]` (default port 1080, as curl's) or a bare
+/// `host:port`.
+fn parse_proxy(full: &str) -> anyhow::Result<Proxy> {
+    let proxy = &redacted(full);
+    let rest = match full.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some(_) => {
-            return Err(format!(
-                "proxy {proxy:?}: only http:// proxies are supported"
-            ));
-        }
-        None => proxy,
+        Some(_) => anyhow::bail!("proxy {proxy:?}: only http:// proxies are supported"),
+        None => full,
     };
     let rest = rest.trim_end_matches('/');
+    let (credentials, rest) = credentials(rest, proxy)?;
     let Authority { host, port } =
-        parse_authority_or(rest, 1080).map_err(|e| format!("proxy {proxy:?}: {e}"))?;
+        parse_authority_or(rest, 1080).map_err(|e| anyhow::anyhow!("proxy {proxy:?}: {e}"))?;
     Ok(Proxy {
+        credentials,
         host: host.to_string(),
         port,
     })
@@ -371,6 +472,7 @@ mod tests {
         for (url, (host, port, target)) in cases {
             let got = split_url(url).unwrap();
             let want = Url {
+                credentials: None,
                 host: host.to_string(),
                 port,
                 target: target.to_string(),

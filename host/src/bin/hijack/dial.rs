@@ -17,8 +17,26 @@ use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use tokio::io::AsyncWriteExt;
 
-/// Run `dial`; the exit code on success or refusal.
+/// Run `dial`; the exit code on success or refusal. A reader that goes away (stdout closed:
+/// `| head -c 100`) ends it quietly, exit 0, as it ends `cat` and `docker logs` without a word.
 pub async fn run(d: Dial) -> anyhow::Result<u8> {
+    match exchange(d).await {
+        Err(e) if stdout_closed(&e) => Ok(0),
+        done => done,
+    }
+}
+
+/// Whether `e` is a write to a closed pipe: in `dial` only stdout and stderr are written
+/// after the handoff (writes to the connection are stdin's task, whose errors end it alone).
+fn stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn exchange(d: Dial) -> anyhow::Result<u8> {
     if !d.url.tls && (d.proxy.is_some() || d.cacert.is_some() || d.cert.is_some()) {
         anyhow::bail!(
             "--proxy, --cacert and --cert are for https:// and wss:// URLs (a plain tunnel \
@@ -41,11 +59,11 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         target: d.target().to_string(),
         upgrade: d.upgrade().to_string(),
         headers: d
-            .headers
+            .header_fields()
             .iter()
             .map(|(n, v)| Header::new(n, v.as_bytes()))
             .collect(),
-        body: d.data.as_ref().map(|s| s.as_bytes().to_vec()),
+        body: d.body().map(|s| s.as_bytes().to_vec()),
     };
     let options = ClientOptions {
         limits: Limits {
@@ -61,7 +79,12 @@ pub async fn run(d: Dial) -> anyhow::Result<u8> {
         let tls = TlsOptions {
             server_name: None,
             proxy: d.proxy.as_ref().map(|p| p.authority()),
-            proxy_headers: Vec::new(),
+            proxy_headers: d
+                .proxy
+                .iter()
+                .filter_map(|p| p.credentials.as_ref())
+                .map(|c| Header::new("Proxy-Authorization", c.0.as_bytes()))
+                .collect(),
         };
         instance
             .dial_tls(&d.authority(), request, options, tls)
