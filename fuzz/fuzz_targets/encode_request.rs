@@ -1,7 +1,7 @@
 //! `encode_request` and `encode_request_with` on fuzzer-chosen authority, method, target,
 //! protocol, fields and body: either refused as invalid input (and only when some input is
 //! invalid), or the bytes parse back with the server's `parse_request` as exactly the
-//! caller's request — method, target, `Host`, `Connection`/`Upgrade`, the WebSocket fields,
+//! caller's request — method, target, `Host` (the caller's own when it gives one), `Connection`/`Upgrade`, the WebSocket fields,
 //! the caller's fields in order, `Content-Length` — with the body, and nothing else, after the
 //! head: no field, line or request injected. The server's `decide` then offers what was asked.
 //!
@@ -20,7 +20,7 @@ use hijack_proto::client::{
 };
 use hijack_proto::server::{Decision, decide, parse_request};
 use hijack_proto::validate::{self, REQUEST_OWNED};
-use hijack_proto::{Header, ProtoError, parse_authority, websocket};
+use hijack_proto::{Header, ProtoError, parse_authority, parse_authority_or, websocket};
 
 /// `token [ "/" token ]`, written out.
 fn protocol_ok(p: &str) -> bool {
@@ -69,9 +69,19 @@ fuzz_target!(|data: &[u8]| {
     let bytes = match encoded {
         Ok(bytes) => bytes,
         Err(ProtoError::InvalidInput(_)) => {
+            let hosts: Vec<_> = caller
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("host"))
+                .collect();
+            let bad_host = hosts.len() > 1
+                || hosts.iter().any(|h| {
+                    std::str::from_utf8(&h.value)
+                        .map_or(true, |v| parse_authority_or(v, 80).is_err())
+                });
             let invalid = parse_authority(&authority).is_err()
                 || !rfc_token(&method)
                 || validate::headers(&caller, REQUEST_OWNED).is_err()
+                || bad_host
                 || if connect {
                     parse_authority(&target).is_err() || !upgrade.is_empty() || body.is_some()
                 } else {
@@ -106,15 +116,25 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(head.target, target);
     assert_eq!(head.version, 1);
     let mut want = Vec::new();
+    // The caller's own `Host` (at most one, checked above) takes the component's place.
+    let caller_host = caller
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("host"))
+        .map(|h| String::from_utf8_lossy(&h.value).into_owned());
+    let others: Vec<_> = caller
+        .iter()
+        .filter(|h| !h.name.eq_ignore_ascii_case("host"))
+        .cloned()
+        .collect();
     if connect {
-        want.push(field("Host", target.as_str()));
+        want.push(field("Host", caller_host.as_deref().unwrap_or(target.as_str())));
     } else {
-        want.push(field("Host", authority.as_str()));
+        want.push(field("Host", caller_host.as_deref().unwrap_or(authority.as_str())));
         want.push(field("Connection", "Upgrade"));
         want.push(field("Upgrade", upgrade.as_str()));
     }
     want.extend_from_slice(&owned);
-    want.extend_from_slice(&caller);
+    want.extend_from_slice(&others);
     if let (false, Some(body)) = (connect, body) {
         want.push(field("Content-Length", body.len().to_string()));
     }

@@ -17,7 +17,7 @@ use crate::bindings::exports::hijack::http::types::{Header, Hijacked, RequestHea
 use crate::bindings::exports::hijack::http::{client, server};
 use crate::error::Error;
 use crate::policy::NetPolicy;
-use crate::sockets::{self, TcpSocket};
+use crate::sockets::{self, NativeStream, TcpSocket};
 use crate::stream::HijackedStream;
 use crate::tls::{self, Session};
 use std::net::SocketAddr;
@@ -465,7 +465,8 @@ impl Instance {
             return on_socket(h.buffered, session, socket).await;
         }
         match socket.into_stream().await {
-            Some(stream) => Ok(HijackedStream::new(h.buffered, stream)),
+            Some(NativeStream::Tcp(stream)) => Ok(HijackedStream::new(h.buffered, stream)),
+            Some(NativeStream::Unix(stream)) => Ok(HijackedStream::over_unix(h.buffered, stream)),
             None => Err(not_its_own()),
         }
     }
@@ -492,7 +493,13 @@ async fn on_socket(
     socket: TcpSocket,
 ) -> Result<HijackedStream, Error> {
     session.detach();
-    let stream = socket.into_stream().await.ok_or_else(not_its_own)?;
+    let stream = match socket.into_stream().await {
+        Some(NativeStream::Tcp(stream)) => stream,
+        Some(NativeStream::Unix(_)) => {
+            return Err(wasmtime::format_err!("TLS over a unix socket is not supported").into());
+        }
+        None => return Err(not_its_own()),
+    };
     let (tls, ahead) = session.onto(stream).ok_or_else(not_its_own)?;
     let mut buffered = buffered;
     buffered.extend_from_slice(&ahead);

@@ -5,6 +5,7 @@
 
 use crate::tls::{TlsConfig, TlsServerConfig};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// What the component may do on the network, and whom its TLS trusts.
@@ -15,6 +16,7 @@ pub struct NetPolicy {
     name_lookup: bool,
     tls: Option<TlsConfig>,
     tls_server: Option<TlsServerConfig>,
+    unix: Vec<(SocketAddr, PathBuf)>,
 }
 
 impl NetPolicy {
@@ -27,6 +29,24 @@ impl NetPolicy {
     pub fn allow_connect(mut self, addr: SocketAddr) -> Self {
         self.connect.push(addr);
         self
+    }
+
+    /// Allow connecting to `addr`, and send that connection to the unix socket at `path`
+    /// instead (curl's `--unix-socket`: Docker's `/var/run/docker.sock`). The component dials
+    /// TCP as always and never names a path: the embedder grants this one endpoint. The
+    /// connection handed over is then the native `UnixStream`.
+    pub fn connect_unix(mut self, addr: SocketAddr, path: impl Into<PathBuf>) -> Self {
+        self.connect.push(addr);
+        self.unix.push((addr, path.into()));
+        self
+    }
+
+    /// The unix socket a connect to `addr` goes to, if the embedder put one there.
+    pub(crate) fn unix_path(&self, addr: SocketAddr) -> Option<&Path> {
+        self.unix
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .map(|(_, path)| path.as_path())
     }
 
     /// Allow binding and listening on `addr` (port 0: any port on that IP), and accepting

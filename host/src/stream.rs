@@ -13,8 +13,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpStream, UnixStream, tcp, unix};
 
 use crate::tls::transport::Transport;
 
@@ -25,18 +24,21 @@ type TlsStream = tokio_rustls::TlsStream<Transport>;
 /// What the bytes go through: the socket, or a TLS session on it.
 enum Link {
     Tcp(TcpStream),
+    /// A unix socket the policy put behind the address the component dialled.
+    Unix(UnixStream),
     Tls(Box<TlsStream>),
 }
 
 /// One direction of a [`Link`]: the socket's own half, or a TLS session's (which share the
 /// session under tokio's lock).
-enum Half<T, S> {
+enum Half<T, U, S> {
     Tcp(T),
+    Unix(U),
     Tls(S),
 }
 
-type ReadSide = Half<OwnedReadHalf, ReadHalf<Box<TlsStream>>>;
-type WriteSide = Half<OwnedWriteHalf, WriteHalf<Box<TlsStream>>>;
+type ReadSide = Half<tcp::OwnedReadHalf, unix::OwnedReadHalf, ReadHalf<Box<TlsStream>>>;
+type WriteSide = Half<tcp::OwnedWriteHalf, unix::OwnedWriteHalf, WriteHalf<Box<TlsStream>>>;
 
 /// A hijacked connection: `AsyncRead` yields the buffered bytes, then the socket;
 /// `AsyncWrite` writes to the socket; `shutdown` half-closes the sending side (as Docker's
@@ -80,6 +82,19 @@ impl HijackedStream {
         }
     }
 
+    /// A connection over a unix socket (`NetPolicy::connect_unix`).
+    pub(crate) fn over_unix(buffered: Vec<u8>, socket: UnixStream) -> Self {
+        Self {
+            buffered: Bytes::from(buffered),
+            socket: Link::Unix(socket),
+        }
+    }
+
+    /// Whether the connection is a unix socket's (`NetPolicy::connect_unix`).
+    pub fn is_unix(&self) -> bool {
+        matches!(self.socket, Link::Unix(_))
+    }
+
     /// Whether the connection runs over TLS.
     pub fn is_tls(&self) -> bool {
         matches!(self.socket, Link::Tls(_))
@@ -103,6 +118,10 @@ impl HijackedStream {
                 let (read, write) = socket.into_split();
                 (Half::Tcp(read), Half::Tcp(write))
             }
+            Link::Unix(socket) => {
+                let (read, write) = socket.into_split();
+                (Half::Unix(read), Half::Unix(write))
+            }
             Link::Tls(session) => {
                 let (read, write) = tokio::io::split(session);
                 (Half::Tls(read), Half::Tls(write))
@@ -119,7 +138,8 @@ impl HijackedStream {
 
     /// The bytes buffered past the head that have not been read yet, and the socket: for a
     /// caller that wants the `TcpStream` itself (its options, or `into_std` for blocking I/O).
-    /// A connection over TLS comes back unchanged (`Err`): its socket carries ciphertext.
+    /// A connection over TLS comes back unchanged (`Err`): its socket carries ciphertext; so
+    /// does one over a unix socket (it is no `TcpStream`).
     pub fn into_parts(self) -> Result<(Bytes, TcpStream), Self> {
         match self.socket {
             Link::Tcp(socket) => Ok((self.buffered, socket)),
@@ -133,6 +153,10 @@ impl HijackedStream {
     fn tcp(&self) -> io::Result<&TcpStream> {
         match &self.socket {
             Link::Tcp(socket) => Ok(socket),
+            Link::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a unix socket has no IP address",
+            )),
             Link::Tls(session) => session.get_ref().0.socket().ok_or_else(|| {
                 io::Error::new(io::ErrorKind::NotConnected, "the TLS session has no socket")
             }),
@@ -211,10 +235,10 @@ macro_rules! delegate_write {
     };
 }
 
-delegate_read!(Link, Tcp, Tls);
-delegate_write!(Link, Tcp, Tls);
-delegate_read!(ReadSide, Tcp, Tls);
-delegate_write!(WriteSide, Tcp, Tls);
+delegate_read!(Link, Tcp, Unix, Tls);
+delegate_write!(Link, Tcp, Unix, Tls);
+delegate_read!(ReadSide, Tcp, Unix, Tls);
+delegate_write!(WriteSide, Tcp, Unix, Tls);
 
 /// Up to `max` (at least 1) bytes: the buffered ones first, then one read of the socket into a
 /// fresh buffer; `None` once the peer has closed its side.

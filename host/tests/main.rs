@@ -19,4 +19,5 @@ mod splits;
 mod tcp_conformance;
 mod tls;
 mod tls_server;
+mod unix;
 mod websocket;

@@ -44,6 +44,10 @@ impl UpgradeRequest<'_> {
 /// Validate every caller value, then encode the request: start line, `Host`, `Connection:
 /// Upgrade`, `Upgrade`, the caller's fields, `Content-Length` when there is a body, the body.
 ///
+/// `Host` is `authority` unless the caller gives one `Host` field of its own (Go's
+/// `req.Host`, curl's `-H Host:`: a name-based virtual host reached at another address); it
+/// must be a `host[:port]` authority, and it takes `Host`'s place, first.
+///
 /// A `CONNECT` ([`UpgradeRequest::is_connect`]) is sent as `CONNECT host:port HTTP/1.1` with
 /// `Host: host:port`, no `Connection` or `Upgrade`, and no body.
 pub fn encode_request(authority: &str, req: &UpgradeRequest<'_>) -> Result<Vec<u8>, ProtoError> {
@@ -61,6 +65,11 @@ pub fn encode_request_with(
     authority::parse_authority(authority)?;
     validate::method(req.method)?;
     validate::headers(req.headers, validate::REQUEST_OWNED)?;
+    let caller_host = host_field(req.headers)?;
+    let fields = req
+        .headers
+        .iter()
+        .filter(|h| !h.name.eq_ignore_ascii_case("host"));
     let mut out = Vec::with_capacity(128 + req.body.map_or(0, <[u8]>::len));
     if req.is_connect() {
         authority::parse_authority(req.target)?;
@@ -74,13 +83,13 @@ pub fn encode_request_with(
             " ",
             req.target,
             " HTTP/1.1\r\nHost: ",
-            req.target,
+            caller_host.unwrap_or(req.target),
             "\r\n",
         ] {
             out.extend_from_slice(part.as_bytes());
         }
         encode_fields(&mut out, owned);
-        encode_fields(&mut out, req.headers);
+        encode_fields(&mut out, fields);
         out.extend_from_slice(b"\r\n");
         return Ok(out);
     }
@@ -98,7 +107,7 @@ pub fn encode_request_with(
         " ",
         req.target,
         " HTTP/1.1\r\nHost: ",
-        authority,
+        caller_host.unwrap_or(authority),
     ] {
         out.extend_from_slice(part.as_bytes());
     }
@@ -106,7 +115,7 @@ pub fn encode_request_with(
     out.extend_from_slice(req.upgrade.as_bytes());
     out.extend_from_slice(b"\r\n");
     encode_fields(&mut out, owned);
-    encode_fields(&mut out, req.headers);
+    encode_fields(&mut out, fields);
     if req.body.is_some() {
         out.extend_from_slice(b"Content-Length: ");
         out.extend_from_slice(Decimal::new(body.len() as u64).as_bytes());
@@ -115,6 +124,24 @@ pub fn encode_request_with(
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     Ok(out)
+}
+
+/// The caller's own `Host`, if it gave one: at most one, a `host[:port]` authority.
+fn host_field(headers: &[Header]) -> Result<Option<&str>, ProtoError> {
+    let mut hosts = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let Some(host) = hosts.next() else {
+        return Ok(None);
+    };
+    if hosts.next().is_some() {
+        return Err(ProtoError::invalid("at most one Host field"));
+    }
+    let value = core::str::from_utf8(&host.value)
+        .ok()
+        .filter(|v| authority::parse_authority_or(v, 80).is_ok())
+        .ok_or_else(|| ProtoError::invalid("the Host field is not a host[:port] authority"))?;
+    Ok(Some(value))
 }
 
 /// Parse a complete response head (`head` ends with its blank line, see

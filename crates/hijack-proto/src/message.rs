@@ -78,7 +78,7 @@ pub(crate) fn own_headers(headers: &[httparse::Header<'_>]) -> Vec<Header> {
 }
 
 /// `Name: value\r\n` for each field; the caller has validated them ([`super::validate`]).
-pub(crate) fn encode_fields(out: &mut Vec<u8>, headers: &[Header]) {
+pub(crate) fn encode_fields<'a>(out: &mut Vec<u8>, headers: impl IntoIterator<Item = &'a Header>) {
     for h in headers {
         out.extend_from_slice(h.name.as_bytes());
         out.extend_from_slice(b": ");

@@ -6,9 +6,10 @@ use super::message::Header;
 use super::text::{join, quoted};
 use alloc::string::String;
 
-/// Fields a client request may not carry from the caller: the component writes them.
+/// Fields a client request may not carry from the caller: the component writes them. (`Host`
+/// is the component's unless the caller gives one: see
+/// [`encode_request`](crate::client::encode_request).)
 pub const REQUEST_OWNED: &[&str] = &[
-    "host",
     "connection",
     "upgrade",
     "content-length",

@@ -29,6 +29,8 @@
 //!   [`TcpSocket::into_stream`] can give the connection back whole once the streams are
 //!   gone;
 //! - a stream's failure carries the `std::io::Error`, so `network-error-code` can name it;
+//! - under [`NetPolicy::connect_unix`], a connect to the address given goes to a unix socket
+//!   instead ([`NativeStream`]), as the embedder decided; the component cannot tell;
 //! - under [`NetPolicy::tls_server`], an accepted connection's streams are TLS streams the
 //!   host terminates (`crate::tls::accept`), and the accepted socket owns the session.
 //!
@@ -41,9 +43,11 @@
 //! module keeps socket state and moves bytes; it knows nothing of HTTP.
 
 mod host;
+mod native;
 mod streams;
 mod tcp;
 
+pub use native::NativeStream;
 pub use tcp::TcpSocket;
 
 use crate::bindings::sockets::wasi::sockets::{tcp as wit_tcp, tcp_create_socket};

@@ -9,6 +9,7 @@
 //! This module moves bytes and keeps the sides' states; it knows nothing of the socket's
 //! other states (`tcp.rs`) or of the resource table (`host.rs`).
 
+use super::native::NativeStream;
 use bytes::{Bytes, BytesMut};
 use rustix::io::Errno;
 use socket2::SockRef;
@@ -18,7 +19,6 @@ use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use wasmtime_wasi::p2::{
     DynInputStream, DynOutputStream, InputStream, OutputStream, Pollable, StreamError, StreamResult,
@@ -29,7 +29,7 @@ const MAX_CHUNK: usize = 64 * 1024;
 
 /// An established connection, shared by the socket and its two streams.
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: NativeStream,
     /// The peer, as the connect or the accept gave it: `remote-address` costs no system call.
     peer: SocketAddr,
     /// Set by `shutdown(receive)`: the input stream reports closed from then on.
@@ -53,7 +53,7 @@ enum Write {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr) -> Self {
+    pub(crate) fn new(stream: NativeStream, peer: SocketAddr) -> Self {
         Self {
             stream,
             peer,
@@ -62,7 +62,7 @@ impl Conn {
         }
     }
 
-    pub(crate) fn stream(&self) -> &TcpStream {
+    pub(crate) fn stream(&self) -> &NativeStream {
         &self.stream
     }
 
@@ -118,7 +118,7 @@ impl Conn {
 
     /// The connection, whole: waits for any write still in flight, then takes the socket
     /// back. `None` while a stream (or another holder) still shares it.
-    pub(crate) async fn into_stream(conn: Arc<Self>) -> Option<TcpStream> {
+    pub(crate) async fn into_stream(conn: Arc<Self>) -> Option<NativeStream> {
         let flushing = {
             let mut write = conn.write_state();
             match std::mem::replace(&mut *write, Write::Idle) {
@@ -317,11 +317,12 @@ mod tests {
     use super::*;
 
     /// A connected pair over loopback: ours (as a `Conn`) and the peer's plain stream.
-    async fn pair() -> (Arc<Conn>, TcpStream) {
+    async fn pair() -> (Arc<Conn>, tokio::net::TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (ours, theirs) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        (Arc::new(Conn::new(ours.unwrap(), addr)), theirs.unwrap().0)
+        let (ours, theirs) = tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+        let ours = NativeStream::Tcp(ours.unwrap());
+        (Arc::new(Conn::new(ours, addr)), theirs.unwrap().0)
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! It must not touch the resource table or WIT resources (that is `host.rs`), and never
 //! blocks: every call returns at once, waits go through [`TcpSocket::poll_ready`].
 
+use super::native::NativeStream;
 use super::streams::Conn;
 use crate::policy::NetPolicy;
 use crate::tls::ServerSession;
@@ -19,7 +20,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily};
 use wasmtime_wasi::sockets::SocketAddrUse;
 
@@ -45,7 +46,10 @@ enum State {
     /// Created; bound to a local address once `TcpSocket::bound` says so.
     Unconnected(Socket),
     /// A non-blocking connect in flight to `peer`: done when the socket is writable.
-    Connecting { stream: TcpStream, peer: SocketAddr },
+    Connecting {
+        stream: NativeStream,
+        peer: SocketAddr,
+    },
     /// Established, by a connect or an accept: shared with the socket's two streams.
     Connected(Arc<Conn>),
     Listening {
@@ -190,6 +194,19 @@ impl TcpSocket {
                 return Err(ErrorCode::InvalidState);
             }
         };
+        if let Some(path) = policy.unix_path(remote) {
+            // The embedder put a unix socket behind this address: the TCP socket goes unused.
+            // A local connect completes at once (or fails: no such socket, nobody listening).
+            self.state = match connect_unix(path) {
+                Ok(stream) => State::Connecting {
+                    stream: NativeStream::Unix(stream),
+                    peer: remote,
+                },
+                Err(e) => State::Failed(unix_connect_error(&e)),
+            };
+            self.pending = Some(Pending::Connect);
+            return Ok(());
+        }
         self.state = match socket.connect(&SockAddr::from(remote)) {
             // EINPROGRESS: the connect goes on in the background.
             Ok(()) => connecting(socket, remote),
@@ -304,7 +321,7 @@ impl TcpSocket {
             let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
             return Err(ErrorCode::WouldBlock);
         }
-        let conn = Arc::new(Conn::new(stream, peer));
+        let conn = Arc::new(Conn::new(NativeStream::Tcp(stream), peer));
         let socket = TcpSocket {
             family,
             state: State::Connected(Arc::clone(&conn)),
@@ -528,7 +545,7 @@ impl TcpSocket {
     /// The connection, whole, once the component has handed it over: waits for any write
     /// still in flight, then takes the socket back from the streams (which must be dropped
     /// first). `None` if the socket is not connected or a stream is still alive.
-    pub(crate) async fn into_stream(self) -> Option<TcpStream> {
+    pub(crate) async fn into_stream(self) -> Option<NativeStream> {
         match self.state {
             State::Connected(conn) => Conn::into_stream(conn).await,
             _ => None,
@@ -539,14 +556,35 @@ impl TcpSocket {
 /// A connect under way: the socket handed to tokio, to be told when it is writable.
 fn connecting(socket: Socket, peer: SocketAddr) -> State {
     match TcpStream::from_std(std::net::TcpStream::from(socket)) {
-        Ok(stream) => State::Connecting { stream, peer },
+        Ok(stream) => State::Connecting {
+            stream: NativeStream::Tcp(stream),
+            peer,
+        },
         Err(e) => State::Failed(code(&e)),
     }
 }
 
 /// A non-blocking connect's outcome, once the socket is writable: its pending error, if any
 /// (writable without one means connected).
-fn connect_outcome(stream: &TcpStream) -> Result<()> {
+/// A connect to the unix socket at `path`, in the calling thread (a local connect does not
+/// wait on the network), handed to tokio.
+fn connect_unix(path: &std::path::Path) -> io::Result<UnixStream> {
+    let stream = std::os::unix::net::UnixStream::connect(path)?;
+    stream.set_nonblocking(true)?;
+    UnixStream::from_std(stream)
+}
+
+/// A unix connect's error as TCP's would read: no socket at the path, or nobody listening
+/// on it, is a refusal (as curl's `--unix-socket` reports both).
+fn unix_connect_error(e: &io::Error) -> ErrorCode {
+    match Errno::from_io_error(e) {
+        Some(Errno::NOENT | Errno::CONNREFUSED | Errno::NOTSOCK) => ErrorCode::ConnectionRefused,
+        Some(Errno::ACCESS | Errno::PERM) => ErrorCode::AccessDenied,
+        _ => code(e),
+    }
+}
+
+fn connect_outcome(stream: &NativeStream) -> Result<()> {
     match stream.take_error() {
         Ok(None) => Ok(()),
         Ok(Some(e)) | Err(e) => Err(code(&e)),

@@ -368,3 +368,22 @@ fn dial_into_a_closed_stdout_ends_quietly() {
     assert!(!err.to_lowercase().contains("broken pipe"), "{err}");
     join(server);
 }
+
+#[test]
+fn dial_header_host_replaces_the_authority() {
+    // Name-based virtual hosting at an address (curl's -H Host:, Go's req.Host).
+    let (addr, server) =
+        peer(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+    let out = dial(
+        &[&format!("http://{addr}/x"), "-H", "Host: app.example"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&join(server)),
+        "GET /x HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    );
+    // One that is not an authority is refused before a byte is sent.
+    let out = dial(&[&format!("http://{addr}/x"), "-H", "Host: a b"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

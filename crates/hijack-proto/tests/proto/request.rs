@@ -148,9 +148,6 @@ fn encode_request_refuses_non_token_header_names() {
 #[test]
 fn encode_request_refuses_framing_headers_in_any_case() {
     for name in [
-        "Host",
-        "host",
-        "HOST",
         "Connection",
         "connection",
         "CoNnEcTiOn",
@@ -395,4 +392,49 @@ fn connect_requests_name_the_tunnel_in_the_target_and_host() {
         ..UPGRADE_REQUEST
     };
     assert_invalid("websocket POST", encode_request("a:1", &post));
+}
+
+#[test]
+fn a_caller_host_replaces_the_authority_in_host() {
+    // Name-based virtual hosting at another address (Go's `req.Host`, curl's `-H Host:`).
+    let headers = [
+        Header::new("X-A", "1"),
+        Header::new("host", "app.example:8080"),
+    ];
+    let req = UpgradeRequest {
+        headers: &headers,
+        ..UPGRADE_REQUEST
+    };
+    let wire = encode_request("10.0.0.1:80", &req).expect("encodes");
+    let text = String::from_utf8(wire).expect("ascii");
+    assert!(
+        text.contains("HTTP/1.1\r\nHost: app.example:8080\r\nConnection: Upgrade\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\nX-A: 1\r\n\r\n"), "{text}");
+    assert_eq!(text.matches("ost: ").count(), 1, "{text}");
+    // Also `[v6]` and a bare name; a CONNECT's too.
+    for ok in ["[::1]:8", "name", "name:1"] {
+        let headers = [Header::new("Host", ok)];
+        let req = UpgradeRequest {
+            headers: &headers,
+            ..UPGRADE_REQUEST
+        };
+        assert!(encode_request("a:1", &req).is_ok(), "{ok}");
+    }
+    // Two, or one that is no authority: refused before a byte is sent.
+    let two = [Header::new("Host", "a"), Header::new("HOST", "b")];
+    let req = UpgradeRequest {
+        headers: &two,
+        ..UPGRADE_REQUEST
+    };
+    assert_invalid("two Host fields", encode_request("a:1", &req));
+    for bad in ["", "a b", "a:99999", "a:b", "[::1", "a/b", "a@b"] {
+        let headers = [Header::new("Host", bad)];
+        let req = UpgradeRequest {
+            headers: &headers,
+            ..UPGRADE_REQUEST
+        };
+        assert_invalid(&format!("Host {bad:?}"), encode_request("a:1", &req));
+    }
 }

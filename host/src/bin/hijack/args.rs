@@ -172,6 +172,10 @@ pub struct Dial {
     /// The PEM private key of --cert (it stays in this process: the component never sees it)
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<std::path::PathBuf>,
+    /// Connect to this unix socket instead of the URL's host (curl's --unix-socket; Docker's
+    /// /var/run/docker.sock); the URL still gives the target and Host
+    #[arg(long, value_name = "PATH", conflicts_with = "proxy")]
+    pub unix_socket: Option<std::path::PathBuf>,
     /// Reach an https:// or wss:// URL through the HTTP proxy at http://HOST[:PORT] (a CONNECT
     /// tunnel, then TLS with the origin inside it)
     #[arg(short = 'x', long, value_name = "URL", value_parser = Quiet(parse_proxy))]

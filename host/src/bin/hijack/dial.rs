@@ -43,23 +43,40 @@ async fn exchange(d: Dial) -> anyhow::Result<u8> {
              through a proxy is --connect)"
         );
     }
-    // Through a proxy, the only address dialled is the proxy's.
-    let (host, port) = match &d.proxy {
-        Some(proxy) => (proxy.host.as_str(), proxy.port),
-        None => (d.url.host.as_str(), d.url.port),
+    if d.url.tls && d.unix_socket.is_some() {
+        anyhow::bail!(
+            "--unix-socket is for http:// and ws:// URLs (TLS over a unix socket is not supported)"
+        );
+    }
+    // Through a proxy, the only address dialled is the proxy's; to a unix socket, a loopback
+    // address the host sends there (the component dials TCP and never names a path).
+    let (mut policy, authority) = match (&d.unix_socket, &d.proxy) {
+        (Some(path), _) => {
+            check_unix_socket(path)?;
+            let stand_in = std::net::SocketAddr::from(([127, 0, 0, 1], d.url.port));
+            (
+                NetPolicy::new().connect_unix(stand_in, path),
+                stand_in.to_string(),
+            )
+        }
+        (None, Some(proxy)) => (policy_for(&proxy.host, proxy.port).await?, d.authority()),
+        (None, None) => (policy_for(&d.url.host, d.url.port).await?, d.authority()),
     };
-    let mut policy = policy_for(host, port).await?;
     if d.url.tls {
         policy = policy.tls(tls_config(&d)?);
     }
     let runtime = runtime()?;
     let mut instance = runtime.instantiate(policy).await?;
+    let mut fields = d.header_fields();
+    if d.unix_socket.is_some() && !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        // The URL's authority, as curl sends it over a unix socket, not the stand-in's.
+        fields.insert(0, ("Host".to_string(), d.authority()));
+    }
     let request = ClientRequest {
         method: d.method().to_string(),
         target: d.target().to_string(),
         upgrade: d.upgrade().to_string(),
-        headers: d
-            .header_fields()
+        headers: fields
             .iter()
             .map(|(n, v)| Header::new(n, v.as_bytes()))
             .collect(),
@@ -86,11 +103,9 @@ async fn exchange(d: Dial) -> anyhow::Result<u8> {
                 .map(|c| Header::new("Proxy-Authorization", c.0.as_bytes()))
                 .collect(),
         };
-        instance
-            .dial_tls(&d.authority(), request, options, tls)
-            .await
+        instance.dial_tls(&authority, request, options, tls).await
     } else {
-        instance.dial(&d.authority(), request, options).await
+        instance.dial(&authority, request, options).await
     };
     let (head, stream) = match dialled {
         Ok(ok) => ok,
@@ -185,6 +200,17 @@ fn copy_to_stdout(buffered: &[u8], mut socket: std::net::TcpStream) -> std::io::
         stdout.write_all(&buf[..n])?;
         total += n as u64;
     }
+}
+
+/// A path that is a unix socket, or one line saying what it is instead.
+fn check_unix_socket(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("unix socket {}: {e}", path.display()))?;
+    if !meta.file_type().is_socket() {
+        anyhow::bail!("unix socket {}: not a socket", path.display());
+    }
+    Ok(())
 }
 
 /// Least privilege: connect to exactly the addresses the host name stands for, and look
