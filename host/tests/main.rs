@@ -9,6 +9,7 @@ mod support;
 
 mod cli;
 mod client;
+mod docker;
 mod edge;
 mod examples;
 mod faults;

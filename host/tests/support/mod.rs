@@ -9,12 +9,14 @@
 //!   [`listening`]);
 //! - `composed`: the composed examples and the runtimes that run them ([`Runner`]), and the
 //!   native peers they are driven against ([`http_server`], [`curl_through`]);
-//! - [`tls`]: certificates made at run time and the Python TLS peers.
+//! - [`tls`]: certificates made at run time and the Python TLS peers;
+//! - [`docker`]: a real dockerd of the test's own.
 
 #![allow(dead_code, unused_imports)]
 
 pub mod blocking;
 mod composed;
+pub mod docker;
 mod process;
 pub mod tls;
 
