@@ -14,6 +14,7 @@ mod edge;
 mod examples;
 mod faults;
 mod proxy;
+mod reverse_proxy;
 mod server;
 mod soak;
 mod splits;

@@ -333,6 +333,10 @@ pub struct Serve {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Answer 200 to GET or HEAD of PATH without an upgrade offer (a load balancer's health
+    /// check: haproxy's httpchk, Kubernetes' httpGet)
+    #[arg(long, value_name = "PATH")]
+    pub health: Option<String>,
     /// Echo each connection's bytes back
     #[arg(long)]
     echo: bool,

@@ -105,6 +105,11 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
                 }
                 Err(e) => log!("hijack: {remote} {line}: {e}"),
             },
+            None if is_health_check(&incoming, s.health.as_deref()) => {
+                if let Err(e) = healthy(&mut instance, incoming).await {
+                    log!("hijack: {remote}: {e}");
+                }
+            }
             None => {
                 log!("hijack: {remote} {line}: refused (426)");
                 if let Err(e) = refuse(&mut instance, incoming, &s.upgrades).await {
@@ -113,6 +118,32 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Whether `incoming` is a `GET` or `HEAD` of the health path (its query ignored).
+fn is_health_check(incoming: &hijack_host::Incoming, health: Option<&str>) -> bool {
+    let Some(health) = health else {
+        return false;
+    };
+    let path = incoming.head.target.split('?').next().unwrap_or_default();
+    matches!(incoming.head.method.as_str(), "GET" | "HEAD") && path == health
+}
+
+/// `200 OK` to a health check (not logged: a balancer asks every few seconds). A `HEAD` gets
+/// the head alone.
+async fn healthy(instance: &mut Instance, incoming: hijack_host::Incoming) -> anyhow::Result<()> {
+    let body: &[u8] = if incoming.head.method == "HEAD" {
+        b""
+    } else {
+        b"ok\n"
+    };
+    let head = ResponseHead {
+        status: 200,
+        reason: "OK".into(),
+        headers: vec![Header::new("Content-Type", "text/plain")],
+    };
+    instance.respond(incoming, head, body).await?;
+    Ok(())
 }
 
 /// `426 Upgrade Required`, naming the protocols this server speaks (RFC 9110 §15.5.22).
