@@ -3,6 +3,10 @@
 //! canonical base64 of 16 bytes (decoded here independently); `accept` of any value is the
 //! base64 of a 20-byte digest; the client's fields for a key pass the validator.
 //!
+//! And frame heads (§5.2) on the same bytes, as a client's and as a server's: a head that
+//! parses encodes back to exactly the bytes it was read from (every length in its shortest
+//! form), and no prefix of them parses.
+//!
 //! Input: a candidate `Sec-WebSocket-Key` value; its first 16 bytes (zero-padded) are also a
 //! nonce.
 
@@ -11,7 +15,7 @@
 use libfuzzer_sys::fuzz_target;
 use hijack_proto::client::websocket_fields;
 use hijack_proto::validate;
-use hijack_proto::websocket::{accept, is_valid_key, key};
+use hijack_proto::websocket::{FrameHead, accept, is_valid_key, key};
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -68,5 +72,17 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(accept(data), a);
     if data == b"dGhlIHNhbXBsZSBub25jZQ==" {
         assert_eq!(a, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    for from_client in [true, false] {
+        if let Ok(Some((head, len))) = FrameHead::parse(data, from_client) {
+            let mut bytes = Vec::new();
+            head.encode(&mut bytes);
+            assert_eq!(&bytes[..], &data[..len], "{head:?}");
+            assert_eq!(head.mask.is_some(), from_client);
+            for cut in 0..len {
+                assert_eq!(FrameHead::parse(&data[..cut], from_client), Ok(None));
+            }
+        }
     }
 });

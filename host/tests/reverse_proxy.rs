@@ -1,5 +1,6 @@
 //! `hijack serve` behind real reverse proxies (Debian's nginx and haproxy, installed by
-//! `scripts/setup`): an upgrade passed through nginx both ways, its health answer through
+//! `scripts/setup`): an upgrade and a WebSocket session (Python's `websockets`) passed
+//! through nginx both ways, its health answer through
 //! nginx, and haproxy's `option httpchk` keeping a `--health` server UP (and marking one
 //! without it DOWN, as before). Every wait is bounded; each proxy is stopped by its process
 //! id (the `Proc` kills it when the test ends).
@@ -81,7 +82,17 @@ fn serve_behind_nginx_upgrades_and_answers_health_checks() {
     if !have("nginx") {
         return;
     }
-    let (_server, upstream) = serve(&["--listen", "127.0.0.1:0", "--echo", "--health", "/healthz"]);
+    let (_server, upstream) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--upgrade",
+        "tcp",
+        "--upgrade",
+        "websocket",
+        "--echo",
+        "--health",
+        "/healthz",
+    ]);
     let dir = scratch_dir("nginx");
     let front = free_port();
     // The lines the README gives for passing upgrades through nginx.
@@ -114,6 +125,19 @@ fn serve_behind_nginx_upgrades_and_answers_health_checks() {
         head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
         "{head}"
     );
+
+    // A WebSocket client that is not ours, through nginx, to the frame echo.
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(
+            "import sys\nfrom websockets.sync.client import connect\n\
+             with connect('ws://%s/chat' % sys.argv[1], open_timeout=10) as ws:\n\
+             \x20   ws.send('via nginx')\n\
+             \x20   print(ws.recv(timeout=10), flush=True)\n",
+        )
+        .arg(front.to_string());
+    let out = run_bounded(cmd, b"", LIMIT);
+    assert_eq!(text(&out.stdout), "via nginx\n", "{}", text(&out.stderr));
 
     // The health answer through nginx; a plain GET elsewhere still gets its 426.
     let mut cmd = Command::new("curl");

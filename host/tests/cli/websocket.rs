@@ -70,3 +70,102 @@ fn pythons_websockets_client_accepts_our_servers_handshake() {
     assert!(out.status.success(), "{stdout} {stderr}");
     assert!(stdout.starts_with("accept "), "{stdout}");
 }
+
+#[test]
+fn serve_websocket_echo_speaks_frames_to_pythons_websockets() {
+    let (_serve, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--upgrade",
+        "websocket",
+        "--echo",
+    ]);
+    // Text, a 3 MiB binary message, a fragmented one, a ping; then the close handshake,
+    // whose code comes back. Python checks masking, framing and UTF-8 on its side.
+    let client = python(
+        "import os, sys\nfrom websockets.sync.client import connect\n\
+         ws = connect('ws://%s/chat' % sys.argv[1], open_timeout=10, max_size=None)\n\
+         ws.send('hello, frames')\n\
+         assert ws.recv(timeout=10) == 'hello, frames'\n\
+         big = os.urandom(3 << 20)\n\
+         ws.send(big)\n\
+         assert ws.recv(timeout=10) == big\n\
+         ws.send(['frag', 'mented'])\n\
+         assert ws.recv(timeout=10) == 'fragmented'\n\
+         ws.ping(b'are you there').wait(timeout=10)\n\
+         ws.close(code=4001, reason='done')\n\
+         print('closed', ws.protocol.close_rcvd.code, flush=True)\n",
+        &[&addr.to_string()],
+    );
+    let out = client.wait(LIMIT);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout} {stderr}");
+    assert_eq!(stdout, "closed 4001\n", "{stderr}");
+}
+
+#[test]
+fn serve_websocket_echo_closes_a_protocol_error_with_1002() {
+    let (_serve, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--upgrade",
+        "websocket",
+        "--echo",
+    ]);
+    // An unmasked client frame (RFC 6455 §5.1), sent raw after a real handshake.
+    let mut s = super::connect(addr);
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n\
+          \x81\x02hi",
+    )
+    .expect("write");
+    let got = super::read_to_end(&mut s);
+    let end = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a 101 head")
+        + 4;
+    assert!(got.starts_with(b"HTTP/1.1 101 "), "{}", text(&got));
+    // A close frame, code 1002, then the end of the connection.
+    assert_eq!(&got[end..end + 4], &[0x88, got[end + 1], 0x03, 0xea]);
+}
+
+#[test]
+fn serve_websocket_echo_speaks_frames_to_node_ws() {
+    let (_serve, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--upgrade",
+        "websocket",
+        "--echo",
+    ]);
+    // node's `ws` (tools/jco/node_modules, pinned by its package-lock.json) refuses a masked
+    // server frame ("MASK must be clear") and checks every frame as it comes.
+    let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/jco/node_modules/ws");
+    let script = r#"
+const WebSocket = require(process.argv[1]);
+const ws = new WebSocket('ws://' + process.argv[2] + '/chat');
+const big = Buffer.alloc(1 << 20, 7);
+const got = [];
+ws.on('open', () => { ws.send('hello from node'); ws.send(big); ws.ping('p'); });
+ws.on('message', (data, isBinary) => {
+  got.push(isBinary ? 'binary ' + data.length + ' ' + data.equals(big) : 'text ' + data);
+  if (got.length === 2) ws.close(1000, 'bye');
+});
+ws.on('pong', (data) => got.push('pong ' + data));
+// The pong may overtake the large echo in node's events: the order is not asserted.
+ws.on('close', (code) => { console.log(got.sort().join('\n') + '\nclose ' + code); process.exit(0); });
+ws.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });
+setTimeout(() => { console.log('timeout ' + got.join(',')); process.exit(1); }, 15000);
+"#;
+    let mut cmd = Command::new("node");
+    cmd.arg("-e").arg(script).arg(&ws).arg(addr.to_string());
+    let out = crate::support::run_bounded(cmd, b"", LIMIT);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout} {stderr}");
+    assert_eq!(
+        stdout, "binary 1048576 true\npong p\ntext hello from node\nclose 1000\n",
+        "{stderr}"
+    );
+}

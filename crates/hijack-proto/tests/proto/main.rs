@@ -14,6 +14,7 @@
 
 mod classify;
 mod decide;
+mod frames;
 mod reference;
 mod request;
 mod scan;

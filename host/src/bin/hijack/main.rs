@@ -12,6 +12,7 @@ mod args;
 mod demo;
 mod dial;
 mod serve;
+mod ws_echo;
 
 use std::process::ExitCode;
 

@@ -92,9 +92,12 @@ pub async fn run(s: Serve) -> anyhow::Result<()> {
                         Action::Echo => None,
                         Action::Exec(cmd) => Some(cmd.to_vec()),
                     };
+                    let websocket = hijack_proto::websocket::is_websocket(&protocol);
                     let remote = remote.clone();
                     tokio::spawn(async move {
                         let result = match action {
+                            // WebSocket speaks frames: its echo answers them as frames.
+                            None if websocket => crate::ws_echo::echo(stream).await,
                             None => echo(stream).await,
                             Some(cmd) => exec(stream, &cmd).await,
                         };
