@@ -34,6 +34,43 @@
 //! conn.write_all(b"ls\n").await.ok();
 //! # Ok(()) }
 //! ```
+//!
+//! A server on every core: one instance per thread, each on its own current-thread runtime
+//! with its own listener on the one address ([`NetPolicy::reuse_port`]: the kernel spreads
+//! the connections). Only the compiled [`Runtime`] is shared; a connection stays on the
+//! thread that accepted it, so nothing on the byte path is shared between cores (this is how
+//! `hijack serve` runs).
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use hijack_host::{Limits, NetPolicy, Runtime};
+//! let runtime = Runtime::new()?;
+//! let addr: std::net::SocketAddr = "127.0.0.1:8080".parse()?;
+//! let policy = NetPolicy::new().allow_listen(addr).reuse_port(true);
+//! let cores = std::thread::available_parallelism()?.get();
+//! let threads: Vec<_> = (0..cores)
+//!     .map(|_| {
+//!         let (runtime, policy) = (runtime.clone(), policy.clone());
+//!         std::thread::spawn(move || -> Result<(), hijack_host::Error> {
+//!             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+//!             let rt = rt.expect("a tokio runtime");
+//!             rt.block_on(async {
+//!                 let mut instance = runtime.instantiate(policy).await?;
+//!                 let listener = instance.listen(addr, Limits::default()).await?;
+//!                 loop {
+//!                     let incoming = instance.accept(&listener).await?;
+//!                     let conn = instance.hijack(incoming, "tcp", vec![]).await?;
+//!                     tokio::spawn(async move { drop(conn) }); // this thread's connection
+//!                 }
+//!             })
+//!         })
+//!     })
+//!     .collect();
+//! for t in threads {
+//!     t.join().expect("a serving thread")?;
+//! }
+//! # Ok(()) }
+//! ```
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

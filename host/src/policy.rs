@@ -17,6 +17,7 @@ pub struct NetPolicy {
     tls: Option<TlsConfig>,
     tls_server: Option<TlsServerConfig>,
     unix: Vec<(SocketAddr, PathBuf)>,
+    reuse_port: bool,
 }
 
 impl NetPolicy {
@@ -54,6 +55,21 @@ impl NetPolicy {
     pub fn allow_listen(mut self, addr: SocketAddr) -> Self {
         self.listen.push(addr);
         self
+    }
+
+    /// Bind with `SO_REUSEPORT`, so that several instances — one per thread, each with its own
+    /// listener — can listen on the same address, and the kernel spreads the connections
+    /// among them (Linux hashes each connection to one listener). The guest cannot tell.
+    /// A server that uses every core runs one instance per core this way: see
+    /// [`Runtime`](crate::Runtime)'s example.
+    pub fn reuse_port(mut self, reuse: bool) -> Self {
+        self.reuse_port = reuse;
+        self
+    }
+
+    /// Whether binds set `SO_REUSEPORT`.
+    pub fn reuses_port(&self) -> bool {
+        self.reuse_port
     }
 
     /// Allow name lookups (wasi:sockets/ip-name-lookup).

@@ -29,6 +29,8 @@
 //!   [`TcpSocket::into_stream`] can give the connection back whole once the streams are
 //!   gone;
 //! - a stream's failure carries the `std::io::Error`, so `network-error-code` can name it;
+//! - under [`NetPolicy::reuse_port`], a bind sets `SO_REUSEPORT` (one listener per instance,
+//!   several instances on one address);
 //! - under [`NetPolicy::connect_unix`], a connect to the address given goes to a unix socket
 //!   instead ([`NativeStream`]), as the embedder decided; the component cannot tell;
 //! - under [`NetPolicy::tls_server`], an accepted connection's streams are TLS streams the

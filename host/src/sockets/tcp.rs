@@ -151,6 +151,11 @@ impl TcpSocket {
         // As WASI asks: a bind is not refused for a recently closed socket in TIME_WAIT. A
         // failure here only costs that, so the bind goes ahead regardless.
         let _ = socket.set_reuse_address(true);
+        if policy.reuses_port() {
+            // Several instances (one per thread) listening on one address, the kernel
+            // spreading connections among them: the embedder's choice, unseen by the guest.
+            socket.set_reuse_port(true).map_err(|e| code(&e))?;
+        }
         socket
             .bind(&SockAddr::from(local))
             .map_err(|e| match Errno::from_io_error(&e) {

@@ -333,6 +333,10 @@ pub struct Serve {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Serve on N threads, one component instance and one listener each (SO_REUSEPORT)
+    /// [default: one per core]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
     /// Answer 200 to GET or HEAD of PATH without an upgrade offer (a load balancer's health
     /// check: haproxy's httpchk, Kubernetes' httpGet)
     #[arg(long, value_name = "PATH")]
