@@ -10,13 +10,13 @@
 //! - `net`: wasi:sockets and wasi:io, no HTTP, the `hijack-net` crate;
 //! - `exchange`: the order of an exchange, `proto` decisions over `net` I/O (wasm32 only);
 //! - `component`: the wit-bindgen glue mapping WIT calls onto `exchange` (wasm32 only);
-//! - `runtime`: what std would give the component, its heap, `cabi_realloc` and a panic
-//!   handler (wasm32 only: there the crate is `no_std`).
+//! - `hijack-runtime`: what std would give the component, its heap, `cabi_realloc` and a
+//!   panic handler (wasm32 only: there the crate is `no_std`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 // The component links no std: std's panic reporting, its message formatting, stderr and the
-// wasi:cli imports behind them would be a large part of the component. `runtime` gives it the
+// wasi:cli imports behind them would be a large part of the component. `hijack-runtime` gives it the
 // heap and the panic handler std would. Natively the crate is empty (every module below is
 // wasm32-only): the logic worth testing natively lives in hijack-proto.
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -30,7 +30,7 @@ use hijack_net as net;
 use hijack_proto as proto;
 
 #[cfg(target_arch = "wasm32")]
-mod runtime;
+use hijack_runtime as _;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

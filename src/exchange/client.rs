@@ -12,16 +12,13 @@ use crate::net::{
     self, Conn, Connecting, Deadline, Pollable, Received, Resolving, blocking_wait_any, ready_now,
 };
 use crate::proto::client::{
-    Ask, BodyPlan, CONNECT, MAX_INFORMATIONAL, MAX_REFUSAL_BODY, UpgradeRequest, Verdict,
-    encode_request_with, judge, parse_response, websocket_fields,
+    Ask, CONNECT, MAX_INFORMATIONAL, REFUSAL_BODY_MS, UpgradeRequest, Verdict, encode_request_with,
+    judge, parse_response, refusal_body_len, websocket_fields,
 };
 use crate::proto::{
     HeadScanner, Header, Limits, ProtoError, ResponseHead, parse_authority, websocket,
 };
 use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
-
-/// Longest wait for the body of a refusal (it is only shown to the caller).
-const REFUSAL_BODY_MS: u64 = 2_000;
 
 /// TLS to the origin (the `tls` feature), through an HTTP proxy's tunnel when asked.
 #[derive(Clone, Debug)]
@@ -351,7 +348,7 @@ impl PendingDial {
                         Verdict::Refused(plan) => Stage::Refusal {
                             conn,
                             head,
-                            want: refusal_want(plan, buf.len() - end),
+                            want: refusal_body_len(plan, buf.len() - end),
                             body: buf.split_off(end),
                             deadline: self
                                 .head_deadline()
@@ -427,16 +424,4 @@ impl PendingDial {
 enum Step {
     Wait(Stage),
     Done(ResponseHead, Hijacked),
-}
-
-/// How many body bytes of a refusal to keep: what its framing says, capped at
-/// [`MAX_REFUSAL_BODY`]; `arrived` bytes came with the head.
-fn refusal_want(plan: BodyPlan, arrived: usize) -> usize {
-    match plan {
-        BodyPlan::None => 0,
-        BodyPlan::AsBuffered => arrived,
-        BodyPlan::Length(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        BodyPlan::UntilClose => usize::MAX,
-    }
-    .min(MAX_REFUSAL_BODY)
 }

@@ -12,9 +12,7 @@ use super::handoff::Hijacked;
 use super::read::try_read_head;
 use super::slots::Slots;
 use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Pollable, Watched, ready_now};
-use crate::proto::server::{
-    BAD_REQUEST, Decision, HEAD_TOO_LARGE, Offer, decide, encode_response, parse_request,
-};
+use crate::proto::server::{Decision, Offer, answer_for, decide, encode_response, parse_request};
 use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
 use alloc::collections::VecDeque;
 use alloc::{string::String, vec, vec::Vec};
@@ -96,10 +94,7 @@ impl Pending {
 
 /// The answer to a head that could not be read: 431 over a limit, 400 otherwise.
 fn refuse(e: ProtoError) -> Progress {
-    Progress::Refused(match e {
-        ProtoError::HeadTooLarge | ProtoError::TooManyHeaders => HEAD_TOO_LARGE,
-        _ => BAD_REQUEST,
-    })
+    Progress::Refused(answer_for(&e))
 }
 
 impl Listener {

@@ -1,11 +1,12 @@
 //! The project's build tasks, run as `cargo run -p xtask -- TASK`.
 //!
-//! - `component`: build the shipped component in both its worlds (the recipe in
-//!   `hijack-build`; the host embeds `hijack-tls`) and print their paths.
-//! - `examples`: that, then build every example of the examples workspace (`examples/`) for
-//!   `wasm32-wasip2`, and compose each with the shipped component as `wac plug` would (with the
-//!   prebuilt `wasm-tools compose` that scripts/tools installs), into
-//!   `target/composed/NAME.wasm` (beside `target/composed/hijack.wasm`, the component itself).
+//! - `component`: build the shipped components — both WASI 0.2 worlds and the WASI 0.3 one —
+//!   (the recipe in `hijack-build`; the host embeds `hijack-tls`) and print their paths.
+//! - `examples`: build every example of the examples workspace (`examples/`) for
+//!   `wasm32-wasip2`, and compose each with the shipped component it imports (`hijack`, or
+//!   `hijack-p3` on WASI 0.3) as `wac plug` would (with the prebuilt `wasm-tools compose` that
+//!   scripts/tools installs), into `target/composed/NAME.wasm` (beside
+//!   `target/composed/hijack.wasm` and `hijack-p3.wasm`, the components themselves).
 //!
 //! The examples are the members of `examples/Cargo.toml` that build a component (a `bin` or a
 //! `cdylib` target): that manifest is the one list of them.
@@ -23,7 +24,7 @@ fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     match task.as_str() {
         "component" => {
-            for world in [World::Hijack, World::HijackTls] {
+            for world in [World::Hijack, World::HijackTls, World::HijackP3] {
                 let built = hijack_build::build_component(&root, world)?;
                 println!("{}", built.path.display());
             }
@@ -34,16 +35,19 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// One example: the file its crate builds and the name of the composed component.
+/// One example: the file its crate builds, the name of the composed component, and the
+/// component it imports.
 struct Example {
     /// The target's name as cargo names the built file (`edge_attach` for a cdylib).
     file: String,
     /// The composed component's name: the target's name with `-` for `_`.
     name: String,
+    /// The world it is composed with: `hijack` (WASI 0.2), or `hijack-p3` for a package
+    /// whose manifest says `[package.metadata.hijack] component = "hijack-p3"`.
+    world: World,
 }
 
 fn examples(root: &Path) -> Result<()> {
-    let built = hijack_build::build_component(root, World::Hijack)?;
     let manifest = root.join("examples/Cargo.toml");
     let target_dir = root.join("target/examples");
     let examples = list(&manifest)?;
@@ -70,20 +74,24 @@ fn examples(root: &Path) -> Result<()> {
     }
     let out = root.join("target/composed");
     std::fs::create_dir_all(&out)?;
-    let library = out.join("hijack.wasm");
-    std::fs::copy(&built.path, &library)
-        .with_context(|| format!("copy {}", built.path.display()))?;
+    for world in [World::Hijack, World::HijackP3] {
+        let built = hijack_build::build_component(root, world)?;
+        let library = out.join(format!("{}.wasm", world.name()));
+        std::fs::copy(&built.path, &library)
+            .with_context(|| format!("copy {}", built.path.display()))?;
+    }
     for example in &examples {
         let app = target_dir
             .join("wasm32-wasip2/release")
             .join(format!("{}.wasm", example.file));
+        let library = out.join(format!("{}.wasm", example.world.name()));
         let composed = out.join(format!("{}.wasm", example.name));
         plug(root, &app, &library, &composed)
             .with_context(|| format!("compose {} with the component", example.name))?;
     }
     let names: Vec<_> = examples.iter().map(|e| e.name.as_str()).collect();
     eprintln!(
-        "examples: composed into {} (hijack.wasm, {}.wasm)",
+        "examples: composed into {} (hijack.wasm, hijack-p3.wasm, {}.wasm)",
         out.display(),
         names.join(".wasm, ")
     );
@@ -109,6 +117,11 @@ fn list(manifest: &Path) -> Result<Vec<Example>> {
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let mut examples = Vec::new();
     for package in meta["packages"].as_array().into_iter().flatten() {
+        let world = match package["metadata"]["hijack"]["component"].as_str() {
+            None | Some("hijack") => World::Hijack,
+            Some("hijack-p3") => World::HijackP3,
+            Some(other) => bail!("{}: unknown component {other:?}", package["name"]),
+        };
         for target in package["targets"].as_array().into_iter().flatten() {
             let kinds = target["kind"].as_array().into_iter().flatten();
             let component = kinds
@@ -122,6 +135,7 @@ fn list(manifest: &Path) -> Result<Vec<Example>> {
                         name.replace('-', "_")
                     },
                     name: name.replace('_', "-"),
+                    world,
                 });
             }
         }

@@ -4,9 +4,9 @@
 //! `component` profile (a nested cargo in a target directory of its own per world, so it never
 //! waits on the outer build's lock or on the other world's build), drops the component's
 //! debug-name section, shrinks its code with Binaryen's `wasm-opt` when that is installed, and
-//! writes the result to `target/component/hijack.wasm` (the world `hijack`) or
+//! writes the result to `target/component/hijack.wasm` (the world `hijack`),
 //! `target/component/hijack-tls.wasm` (the world `hijack-tls`: the same source with its `tls`
-//! feature). The host's build script embeds the second, `xtask examples` composes the
+//! feature) or `target/component/hijack-p3.wasm` (the WASI 0.3 component, `crates/hijack-p3`). The host's build script embeds the second, `xtask examples` composes the
 //! examples with the first: every consumer gets the same bytes.
 //!
 //! This crate runs on the build machine only; it knows nothing of HTTP or WASI.
@@ -52,6 +52,9 @@ pub enum World {
     Hijack,
     /// `hijack-tls`: `hijack` plus `tls-client` over wasi:tls.
     HijackTls,
+    /// `hijack:http@0.3.0`'s `hijack` (`wit-p3/`): the same exchanges on WASI 0.3, from the
+    /// `hijack-p3` package.
+    HijackP3,
 }
 
 impl World {
@@ -60,6 +63,15 @@ impl World {
         match self {
             Self::Hijack => "hijack",
             Self::HijackTls => "hijack-tls",
+            Self::HijackP3 => "hijack-p3",
+        }
+    }
+
+    /// The package that builds it, and the file cargo writes.
+    fn package(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Hijack | Self::HijackTls => ("wasi-hijack", "wasi_hijack.wasm"),
+            Self::HijackP3 => ("hijack-p3", "hijack_p3.wasm"),
         }
     }
 }
@@ -80,7 +92,10 @@ pub fn watched(root: &Path) -> Vec<PathBuf> {
         "src",
         "crates/hijack-proto",
         "crates/hijack-net",
+        "crates/hijack-runtime",
+        "crates/hijack-p3",
         "wit",
+        "wit-p3",
         "Cargo.toml",
         "Cargo.lock",
     ]
@@ -103,7 +118,7 @@ pub fn build_component(root: &Path, world: World) -> Result<Built, BuildError> {
         .args([
             "build",
             "-p",
-            "wasi-hijack",
+            world.package().0,
             "--lib",
             "--target",
             "wasm32-wasip2",
@@ -128,7 +143,9 @@ pub fn build_component(root: &Path, world: World) -> Result<Built, BuildError> {
     if !cmd.status().map_err(BuildError::Cargo)?.success() {
         return Err(BuildError::Failed);
     }
-    let raw = target_dir.join("wasm32-wasip2/component/wasi_hijack.wasm");
+    let raw = target_dir
+        .join("wasm32-wasip2/component")
+        .join(world.package().1);
     let bytes = std::fs::read(&raw).map_err(|source| BuildError::File {
         path: raw.clone(),
         source,

@@ -14,6 +14,8 @@ use alloc::{borrow::ToOwned, string::String, vec, vec::Vec};
 pub const MAX_INFORMATIONAL: usize = 5;
 /// Most bytes of a refused response's body kept for the caller.
 pub const MAX_REFUSAL_BODY: usize = 4096;
+/// Longest wait, in milliseconds, for the body of a refusal (it is only shown to the caller).
+pub const REFUSAL_BODY_MS: u64 = 2_000;
 
 /// The request a client sends to ask for a switch.
 #[derive(Clone, Copy, Debug)]
@@ -302,4 +304,16 @@ pub fn judge(head: &ResponseHead, ask: &Ask<'_>) -> Verdict {
             other => other,
         },
     }
+}
+
+/// How many body bytes of a refusal to keep: what its framing says, capped at
+/// [`MAX_REFUSAL_BODY`]; `arrived` bytes came with the head.
+pub fn refusal_body_len(plan: BodyPlan, arrived: usize) -> usize {
+    match plan {
+        BodyPlan::None => 0,
+        BodyPlan::AsBuffered => arrived,
+        BodyPlan::Length(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        BodyPlan::UntilClose => usize::MAX,
+    }
+    .min(MAX_REFUSAL_BODY)
 }

@@ -366,3 +366,12 @@ impl Offer {
         }
     }
 }
+
+/// The answer to a request head that could not be read: `431` when it was too large or
+/// carried too many fields, `400` for anything else wrong with it.
+pub fn answer_for(e: &ProtoError) -> &'static [u8] {
+    match e {
+        ProtoError::HeadTooLarge | ProtoError::TooManyHeaders => HEAD_TOO_LARGE,
+        _ => BAD_REQUEST,
+    }
+}

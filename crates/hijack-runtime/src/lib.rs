@@ -1,9 +1,17 @@
-//! What std would otherwise bring to the component: its heap, the canonical ABI's
-//! `cabi_realloc` over it, and its answer to a panic.
+//! What std would otherwise bring to a wasi-hijack component (the WASI 0.2 one and the
+//! WASI 0.3 one alike): its heap, the canonical ABI's `cabi_realloc` over it, and its answer
+//! to a panic. A component links it by depending on it (`use hijack_runtime as _;`).
 //!
 //! The heap is the one std uses on `wasm32-wasip2`, wasi-libc's `malloc` (dlmalloc), reached
 //! directly. A panic traps at once, as `panic = "abort"` did after printing; nothing is
-//! printed, so the component needs no stderr, and no formatting of panic messages.
+//! printed, so the component needs no stderr, and no formatting of panic messages. Natively
+//! the crate is empty.
+
+#![no_std]
+#![deny(missing_docs)]
+#![cfg(target_arch = "wasm32")]
+
+extern crate alloc;
 
 use core::alloc::{GlobalAlloc, Layout};
 
