@@ -153,7 +153,12 @@ fn attach_without_the_network_grant_fails_fast_and_says_why() {
 
 #[test]
 fn servers_without_the_network_grant_fail_fast_and_say_why() {
-    for example in ["connect-proxy.wasm", "websocket-echo.wasm"] {
+    for example in [
+        "connect-proxy.wasm",
+        "websocket-echo.wasm",
+        "connect-proxy-p3.wasm",
+        "websocket-echo-p3.wasm",
+    ] {
         let path = composed(example);
         let out = run_ungranted(
             &["run", path.to_str().unwrap(), "--listen", "127.0.0.1:0"],

@@ -1,6 +1,7 @@
 //! `target/composed/connect-proxy.wasm` (examples/connect-proxy composed with the hijack
-//! component) under the wasmtime CLI and jco, driven by curl and by native clients, against
-//! native upstream servers. Under jco (preview2-shim 0.26.1) a half-close destroys the socket,
+//! component) under the wasmtime CLI and jco, and its WASI 0.3 twin `connect-proxy-p3.wasm`
+//! (composed with hijack-p3) under the wasmtime CLI, driven by curl and by native clients,
+//! against native upstream servers. Under jco (preview2-shim 0.26.1) a half-close destroys the socket,
 //! so the half-close test runs under wasmtime only. Bytes through the tunnels are asserted exactly; every wait is bounded.
 
 use std::io::Write;
@@ -16,16 +17,20 @@ use support::{Proc, Runner, big_body, blocking, curl_through, http_server, liste
 /// The bound on each wait of the tests that run under wasmtime only.
 const LIMIT: Duration = Runner::Wasmtime.limit();
 
-/// `connect-proxy.wasm --listen 127.0.0.1:0 EXTRA...` under `runner`.
-fn proxy(runner: Runner, extra: &[&str]) -> (Proc, SocketAddr) {
-    let mut cmd = runner.command("connect-proxy.wasm");
+/// The WASI 0.2 example and its WASI 0.3 twin.
+const P2: &str = "connect-proxy.wasm";
+const P3: &str = "connect-proxy-p3.wasm";
+
+/// `EXAMPLE --listen 127.0.0.1:0 EXTRA...` under `runner`.
+fn proxy(runner: Runner, example: &str, extra: &[&str]) -> (Proc, SocketAddr) {
+    let mut cmd = runner.command(example);
     cmd.args(["--listen", "127.0.0.1:0"]).args(extra);
     listening(cmd, runner.limit())
 }
 
 /// Two curls at once through one proxy, each a 4 MiB body exactly, while a third tunnel's
 /// upstream stalls (accepted, never answered): one thread serves all three.
-fn two_at_once_while_a_third_tunnel_stalls(runner: Runner) {
+fn two_at_once_while_a_third_tunnel_stalls(runner: Runner, example: &str) {
     let limit = runner.limit();
     let server = http_server(limit);
     let stall = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -38,7 +43,7 @@ fn two_at_once_while_a_third_tunnel_stalls(runner: Runner) {
         thread::sleep(limit);
         drop(s);
     });
-    let (_proxy, addr) = proxy(runner, &[]);
+    let (_proxy, addr) = proxy(runner, example, &[]);
 
     let mut curl = Command::new("curl");
     curl.args(["-sS", "--max-time", "120", "-p", "-x"])
@@ -69,21 +74,41 @@ fn two_at_once_while_a_third_tunnel_stalls(runner: Runner) {
 
 #[test]
 fn curl_through_the_proxy_two_at_once_while_a_third_stalls_under_wasmtime() {
-    two_at_once_while_a_third_tunnel_stalls(Runner::Wasmtime);
+    two_at_once_while_a_third_tunnel_stalls(Runner::Wasmtime, P2);
+}
+
+#[test]
+fn curl_through_the_proxy_two_at_once_while_a_third_stalls_on_wasi_0_3() {
+    two_at_once_while_a_third_tunnel_stalls(Runner::Wasmtime, P3);
 }
 
 /// preview2-shim 0.26.1's `splice` traps; tools/jco/run.mjs gives it the one wasi:io defines.
 #[test]
 fn curl_through_the_proxy_two_at_once_while_a_third_stalls_under_jco() {
-    two_at_once_while_a_third_tunnel_stalls(Runner::Jco);
+    two_at_once_while_a_third_tunnel_stalls(Runner::Jco, P2);
 }
 
 #[test]
 fn a_chain_of_two_proxies_dials_with_the_components_client() {
+    chain(P2, P2);
+}
+
+#[test]
+fn a_chain_of_two_proxies_dials_with_the_components_client_on_wasi_0_3() {
+    chain(P3, P3);
+}
+
+#[test]
+fn a_wasi_0_3_proxy_chains_to_a_wasi_0_2_one() {
+    chain(P2, P3);
+}
+
+/// curl through `second`, which reaches the target through `first`.
+fn chain(first: &str, second: &str) {
     let server = http_server(LIMIT);
-    let (_first, first) = proxy(Runner::Wasmtime, &[]);
+    let (_first, first) = proxy(Runner::Wasmtime, first, &[]);
     let via = first.to_string();
-    let (_second, second) = proxy(Runner::Wasmtime, &["--via", &via]);
+    let (_second, second) = proxy(Runner::Wasmtime, second, &["--via", &via]);
     let got = curl_through(second, &format!("http://{server}/big"), LIMIT);
     assert!(
         got == big_body(),
@@ -104,6 +129,17 @@ fn connect(proxy: SocketAddr, target: SocketAddr, early: &[u8]) -> (Vec<u8>, Tcp
 
 #[test]
 fn early_bytes_and_half_closes_pass_through_the_tunnel() {
+    early_bytes_and_half_closes(P2);
+}
+
+#[test]
+fn early_bytes_and_half_closes_pass_through_the_tunnel_on_wasi_0_3() {
+    early_bytes_and_half_closes(P3);
+}
+
+/// Bytes sent with the CONNECT, then more, then a half-close: all reach the target in order,
+/// its answer comes back, and its close ends the tunnel.
+fn early_bytes_and_half_closes(example: &str) {
     // The target reads to EOF (the client's half-close, passed on), then answers and closes.
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let target = l.local_addr().expect("addr");
@@ -114,7 +150,7 @@ fn early_bytes_and_half_closes_pass_through_the_tunnel() {
         s.write_all(&got).expect("write");
         got
     });
-    let (_proxy, addr) = proxy(Runner::Wasmtime, &[]);
+    let (_proxy, addr) = proxy(Runner::Wasmtime, example, &[]);
     let early = b"\x00early\r\n\r\nGET / HTTP/1.1\r\n\r\n";
     let (head, mut s) = connect(addr, target, early);
     assert_eq!(head, b"HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -128,9 +164,18 @@ fn early_bytes_and_half_closes_pass_through_the_tunnel() {
 
 #[test]
 fn an_unreachable_target_is_a_502_and_other_methods_a_405() {
+    unreachable_and_other_methods(P2);
+}
+
+#[test]
+fn an_unreachable_target_is_a_502_and_other_methods_a_405_on_wasi_0_3() {
+    unreachable_and_other_methods(P3);
+}
+
+fn unreachable_and_other_methods(example: &str) {
     // Refused for sure: a port held by a socket that does not listen.
     let closed = refused();
-    let (_proxy, addr) = proxy(Runner::Wasmtime, &[]);
+    let (_proxy, addr) = proxy(Runner::Wasmtime, example, &[]);
     let (head, mut s) = connect(addr, closed.addr, b"");
     assert!(
         head.starts_with(b"HTTP/1.1 502 Bad Gateway\r\n"),

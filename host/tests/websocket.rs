@@ -1,7 +1,8 @@
 //! `target/composed/websocket-echo.wasm` (examples/websocket-echo composed with the hijack
-//! component) under the wasmtime CLI (and jco for the Python clients), against WebSocket clients we did not write (Python's
-//! `websockets`) and a native client that checks the frames byte by byte. Every wait is
-//! bounded.
+//! component) under the wasmtime CLI (and jco for the Python clients), and its WASI 0.3 twin
+//! `websocket-echo-p3.wasm` (composed with hijack-p3) under the wasmtime CLI, against
+//! WebSocket clients we did not write (Python's `websockets`) and a native client that checks
+//! the frames byte by byte. Every wait is bounded.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,9 +16,13 @@ use support::{Proc, Runner, blocking, listening, run_bounded};
 /// The bound on each wait of the tests that run under wasmtime only.
 const LIMIT: Duration = Runner::Wasmtime.limit();
 
-/// `websocket-echo.wasm --listen 127.0.0.1:0` under `runner`.
-fn echo_server(runner: Runner) -> (Proc, SocketAddr) {
-    let mut cmd = runner.command("websocket-echo.wasm");
+/// The WASI 0.2 example and its WASI 0.3 twin.
+const P2: &str = "websocket-echo.wasm";
+const P3: &str = "websocket-echo-p3.wasm";
+
+/// `EXAMPLE --listen 127.0.0.1:0` under `runner`.
+fn echo_server(runner: Runner, example: &str) -> (Proc, SocketAddr) {
+    let mut cmd = runner.command(example);
     cmd.args(["--listen", "127.0.0.1:0"]);
     listening(cmd, runner.limit())
 }
@@ -52,8 +57,8 @@ asyncio.run(main())
 "#;
 
 /// Four of [`CLIENTS`] at once against the echo under `runner`: every message back exactly.
-fn four_clients_at_once(runner: Runner) {
-    let (_server, addr) = echo_server(runner);
+fn four_clients_at_once(runner: Runner, example: &str) {
+    let (_server, addr) = echo_server(runner, example);
     let mut cmd = Command::new("python3");
     cmd.args(["-c", CLIENTS, &addr.to_string()]);
     let out = run_bounded(cmd, b"", runner.limit());
@@ -74,12 +79,17 @@ fn four_clients_at_once(runner: Runner) {
 
 #[test]
 fn pythons_websockets_clients_get_every_message_back_four_at_once_under_wasmtime() {
-    four_clients_at_once(Runner::Wasmtime);
+    four_clients_at_once(Runner::Wasmtime, P2);
+}
+
+#[test]
+fn pythons_websockets_clients_get_every_message_back_four_at_once_on_wasi_0_3() {
+    four_clients_at_once(Runner::Wasmtime, P3);
 }
 
 #[test]
 fn pythons_websockets_clients_get_every_message_back_four_at_once_under_jco() {
-    four_clients_at_once(Runner::Jco);
+    four_clients_at_once(Runner::Jco, P2);
 }
 
 /// A masked client frame (RFC 6455 §5.3) with a payload under 126 bytes.
@@ -94,10 +104,20 @@ fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
-    let (_server, addr) = echo_server(Runner::Wasmtime);
+    frame_with_the_handshake(P2);
+}
+
+#[test]
+fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes_on_wasi_0_3() {
+    frame_with_the_handshake(P3);
+}
+
+/// The handshake and a frame in one write, the echo, the close handshake.
+fn frame_with_the_handshake(example: &str) {
+    let (_server, addr) = echo_server(Runner::Wasmtime, example);
     let mut s = blocking::connect(addr, LIMIT);
-    // The handshake and the first frame in one write: the frame reaches tungstenite through
-    // the component's `buffered`.
+    // The handshake and the first frame in one write: the frame reaches the echo through the
+    // component's `buffered`.
     let mut first = format!(
         "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -124,7 +144,17 @@ fn a_frame_sent_with_the_handshake_is_echoed_and_the_close_completes() {
 
 #[test]
 fn a_plain_request_is_answered_426() {
-    let (_server, addr) = echo_server(Runner::Wasmtime);
+    plain_request(P2);
+}
+
+#[test]
+fn a_plain_request_is_answered_426_on_wasi_0_3() {
+    plain_request(P3);
+}
+
+/// A request without an upgrade: `426`, and the connection closed.
+fn plain_request(example: &str) {
+    let (_server, addr) = echo_server(Runner::Wasmtime, example);
     let mut s = blocking::connect(addr, LIMIT);
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .expect("request");

@@ -191,3 +191,101 @@ pub fn apply_mask(mask: [u8; 4], offset: u64, data: &mut [u8]) {
         *b ^= mask[((offset + i as u64) % 4) as usize];
     }
 }
+
+/// Close code 1002: a protocol error (RFC 6455 §7.4.1).
+pub const PROTOCOL_ERROR: u16 = 1002;
+
+/// What an [`Echo`] wants after a call to [`Echo::feed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Write the answer, then feed more of the client's bytes.
+    More,
+    /// Write the answer (a close frame ends it), then end the connection: the client closed.
+    Close,
+    /// The client broke the protocol: write the answer (a close 1002 with the reason), then
+    /// end the connection.
+    Refused(FrameError),
+}
+
+/// The server side of a WebSocket echo (RFC 6455 §5), without I/O: the client's bytes in,
+/// the answer's out. Each data frame goes back as it arrives — same FIN and opcode, unmasked,
+/// its payload passed through as it comes (a fragmented message stays fragmented, a large one
+/// is never held whole); a ping gets its pong, a close its close with the same code; a frame
+/// a client may not send gets close 1002.
+#[derive(Debug, Default)]
+pub struct Echo {
+    /// The data frame whose payload is passing through: its head, and how much of it passed.
+    frame: Option<(FrameHead, u64)>,
+}
+
+impl Echo {
+    /// An echo before the client's first frame.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answer what of `input` can be answered now, appending the answer to `out`; how many
+    /// bytes of `input` it used (the rest, a part of a head or of a control frame, comes again
+    /// with more after it) and what to do next.
+    pub fn feed(&mut self, input: &[u8], out: &mut alloc::vec::Vec<u8>) -> (usize, Flow) {
+        let mut used = 0;
+        loop {
+            if let Some((head, passed)) = &mut self.frame {
+                let n = (head.len - *passed).min((input.len() - used) as u64) as usize;
+                let start = out.len();
+                out.extend_from_slice(&input[used..used + n]);
+                apply_mask(head.mask.unwrap_or_default(), *passed, &mut out[start..]);
+                *passed += n as u64;
+                used += n;
+                if *passed < head.len {
+                    return (used, Flow::More);
+                }
+                self.frame = None;
+            }
+            let (head, len) = match FrameHead::parse(&input[used..], true) {
+                Ok(Some(parsed)) => parsed,
+                Ok(None) => return (used, Flow::More),
+                Err(e) => {
+                    let mut reason = PROTOCOL_ERROR.to_be_bytes().to_vec();
+                    reason.extend_from_slice(alloc::string::ToString::to_string(&e).as_bytes());
+                    frame(out, opcode::CLOSE, &reason);
+                    return (used, Flow::Refused(e));
+                }
+            };
+            if !head.is_control() {
+                used += len;
+                FrameHead { mask: None, ..head }.encode(out);
+                self.frame = Some((head, 0));
+                continue;
+            }
+            // A control frame holds at most 125 bytes (the parser saw to it): take it whole.
+            let Some(payload) = input.get(used + len..used + len + head.len as usize) else {
+                return (used, Flow::More);
+            };
+            let mut payload = payload.to_vec();
+            used += len + payload.len();
+            apply_mask(head.mask.unwrap_or_default(), 0, &mut payload);
+            match head.opcode {
+                opcode::PING => frame(out, opcode::PONG, &payload),
+                opcode::CLOSE => {
+                    // The same code back; then the server ends the connection (§5.5.1).
+                    frame(out, opcode::CLOSE, payload.get(..2).unwrap_or_default());
+                    return (used, Flow::Close);
+                }
+                _ => {} // an unsolicited pong
+            }
+        }
+    }
+}
+
+/// One unfragmented, unmasked frame.
+fn frame(out: &mut alloc::vec::Vec<u8>, op: u8, payload: &[u8]) {
+    FrameHead {
+        fin: true,
+        opcode: op,
+        mask: None,
+        len: payload.len() as u64,
+    }
+    .encode(out);
+    out.extend_from_slice(payload);
+}

@@ -9,8 +9,8 @@ use hijack_guest_p3::proto::AcceptBackoff;
 use hijack_guest_p3::server::{Incoming, Listener};
 use hijack_guest_p3::types::{Error, Header, Hijacked, ResponseHead};
 use hijack_guest_p3::{
-    connect, default_listen_options, default_options, describe, from_wasi, monotonic_clock, send,
-    to_wasi,
+    connect, default_listen_options, default_options, describe, from_wasi, join, monotonic_clock,
+    select, send, to_wasi,
 };
 
 const USAGE: &str = "usage: connect-proxy-p3 --listen IP:PORT [--via HOST:PORT]";
@@ -176,42 +176,4 @@ async fn answer(incoming: &Incoming, status: u16, reason: &str, headers: Vec<Hea
     if let Err(e) = incoming.respond(head, body.as_bytes().to_vec()).await {
         eprintln!("connect-proxy-p3: answering {status}: {}", describe(&e));
     }
-}
-
-/// Both futures to completion, polled together.
-async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
-    let (mut ra, mut rb) = (None, None);
-    std::future::poll_fn(|cx| {
-        if ra.is_none() {
-            if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
-                ra = Some(v);
-            }
-        }
-        if rb.is_none() {
-            if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
-                rb = Some(v);
-            }
-        }
-        match (ra.take(), rb.take()) {
-            (Some(a), Some(b)) => std::task::Poll::Ready((a, b)),
-            (a, b) => {
-                (ra, rb) = (a, b);
-                std::task::Poll::Pending
-            }
-        }
-    })
-    .await
-}
-
-/// `a`'s output, or `None` if `b` finishes first.
-async fn select<A: Future, B: Future>(a: A, b: B) -> Option<A::Output> {
-    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
-    std::future::poll_fn(|cx| {
-        if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
-            return std::task::Poll::Ready(Some(v));
-        }
-        b.as_mut().poll(cx).map(|_| None)
-    })
-    .await
 }

@@ -143,16 +143,17 @@ pub async fn connect(authority: &str) -> Result<TcpSocket, String> {
         }],
         None => sockets::ip_name_lookup::resolve_addresses(target.host.to_owned())
             .await
-            .map_err(|e| format!("lookup failed: {}", lookup_name(&e)))?,
+            .map_err(|e| format!("name lookup failed: {}", lookup_name(&e)))?,
     };
-    let mut last = String::from("lookup failed: name-unresolvable");
+    let mut last = String::from("name lookup failed: name-unresolvable");
     for ip in ips {
         let addr = with_port(ip, target.port);
         let family = match addr {
             IpSocketAddress::Ipv4(_) => IpAddressFamily::Ipv4,
             IpSocketAddress::Ipv6(_) => IpAddressFamily::Ipv6,
         };
-        let socket = TcpSocket::create(family).map_err(|e| format!("socket: {}", name(&e)))?;
+        let socket =
+            TcpSocket::create(family).map_err(|e| format!("socket error: {}", name(&e)))?;
         match socket.connect(addr).await {
             Ok(()) => return Ok(socket),
             Err(e) => last = format!("connect failed: {}", name(&e)),
@@ -199,26 +200,40 @@ pub fn lookup_name(code: &sockets::ip_name_lookup::ErrorCode) -> String {
     s.to_owned()
 }
 
-/// One line for an error of the component.
+/// One line for the component's error, in the words of the WASI 0.2 examples; an access
+/// denial says which grant is missing.
 pub fn describe(e: &types::Error) -> String {
+    use sockets::ip_name_lookup::ErrorCode as LookupError;
     use types::Error as E;
     match e {
-        E::InvalidInput(what) => format!("invalid input: {what}"),
-        E::Dns(code) => format!("lookup failed: {}", lookup_name(code)),
+        E::Socket(ErrorCode::AccessDenied)
+        | E::Connect(ErrorCode::AccessDenied)
+        | E::Dns(LookupError::AccessDenied) => "access-denied (the runtime grants no network: \
+             run with `wasmtime run -S inherit-network`)"
+            .into(),
+        E::Socket(code) => format!("socket error: {}", name(code)),
+        E::Transient(code) => format!(
+            "accept failed for now (out of descriptors or buffers): {}",
+            name(code)
+        ),
         E::Connect(code) => format!("connect failed: {}", name(code)),
-        E::Socket(code) => format!("socket: {}", name(code)),
-        E::Transient(code) => format!("transient: {}", name(code)),
-        E::Io(what) => format!("i/o: {what}"),
+        E::Dns(code) => format!("name lookup failed: {}", lookup_name(code)),
+        E::InvalidInput(why) => format!("invalid input: {why}"),
+        E::Io(why) => format!("i/o error: {why}"),
         E::Timeout => "timed out".into(),
-        E::ClosedBeforeHead => "closed before the response head".into(),
-        E::ClosedInsideHead => "closed inside the response head".into(),
-        E::HeadTooLarge => "response head too large".into(),
+        E::ClosedBeforeHead => "the peer closed the connection before a response head".into(),
+        E::ClosedInsideHead => "the peer closed the connection inside a head".into(),
+        E::HeadTooLarge => "head too large".into(),
         E::TooManyHeaders => "too many header fields".into(),
-        E::MalformedHead(what) => format!("malformed response head: {what}"),
-        E::NotSwitched(refusal) => {
-            format!("{} {}", refusal.head.status, refusal.head.reason)
-        }
-        E::InvalidSwitch(head) => format!("invalid switch: {} {}", head.status, head.reason),
+        E::MalformedHead(why) => format!("malformed head: {why}"),
+        E::NotSwitched(r) => format!(
+            "the peer did not switch protocols: {} {}",
+            r.head.status, r.head.reason
+        ),
+        E::InvalidSwitch(h) => format!(
+            "the peer answered {} without switching to the protocol asked for",
+            h.status
+        ),
     }
 }
 
@@ -253,4 +268,42 @@ pub async fn pump(mut from: StreamReader<u8>, to: &mut StreamWriter<u8>) {
         }
         buf.reserve(64 * 1024);
     }
+}
+
+/// Both futures to completion, polled together.
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none() {
+            if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(a), Some(b)) => std::task::Poll::Ready((a, b)),
+            (a, b) => {
+                (ra, rb) = (a, b);
+                std::task::Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// `a`'s output, or `None` if `b` finishes first.
+pub async fn select<A: Future, B: Future>(a: A, b: B) -> Option<A::Output> {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(v));
+        }
+        b.as_mut().poll(cx).map(|_| None)
+    })
+    .await
 }

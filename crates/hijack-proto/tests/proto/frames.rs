@@ -1,7 +1,7 @@
 //! WebSocket frame heads (RFC 6455 §5.2): the RFC's own examples, every length form, the
 //! protocol errors, heads in pieces, and masking in pieces.
 
-use hijack_proto::websocket::{FrameError, FrameHead, apply_mask, opcode};
+use hijack_proto::websocket::{Echo, Flow, FrameError, FrameHead, apply_mask, opcode};
 
 #[test]
 fn the_rfcs_examples_parse() {
@@ -81,4 +81,110 @@ fn protocol_errors_are_refused() {
     }
     let top_bit = [0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0];
     assert_eq!(FrameHead::parse(&top_bit, true), Err(FrameError::BadLength));
+}
+
+/// A client's frame: masked with `mask`, as RFC 6455 §5.3 requires of a client.
+fn client_frame(fin: bool, op: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::new();
+    FrameHead {
+        fin,
+        opcode: op,
+        mask: Some(mask),
+        len: payload.len() as u64,
+    }
+    .encode(&mut out);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    apply_mask(mask, 0, &mut out[start..]);
+    out
+}
+
+/// A server's frame: unmasked.
+fn server_frame(fin: bool, op: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    FrameHead {
+        fin,
+        opcode: op,
+        mask: None,
+        len: payload.len() as u64,
+    }
+    .encode(&mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Feed `input` to a fresh echo in pieces of `step` bytes, keeping what it did not use, as a
+/// server reading a stream does; the answer and the last flow.
+fn echo_in_pieces(input: &[u8], step: usize) -> (Vec<u8>, Flow) {
+    let mut echo = Echo::new();
+    let (mut pending, mut out, mut flow) = (Vec::new(), Vec::new(), Flow::More);
+    for piece in input.chunks(step) {
+        pending.extend_from_slice(piece);
+        let (used, f) = echo.feed(&pending, &mut out);
+        pending.drain(..used);
+        flow = f;
+        if flow != Flow::More {
+            break;
+        }
+    }
+    (out, flow)
+}
+
+#[test]
+fn the_echo_answers_the_same_whatever_the_reads() {
+    let big: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let conversation = [
+        client_frame(true, opcode::TEXT, b"Hello", [0x37, 0xfa, 0x21, 0x3d]),
+        client_frame(false, opcode::BINARY, &big[..300], [1, 2, 3, 4]),
+        client_frame(true, opcode::PING, b"are you there", [9, 8, 7, 6]),
+        client_frame(true, opcode::CONTINUATION, &big[300..], [5, 6, 7, 8]),
+        client_frame(true, opcode::PONG, b"unsolicited", [1, 1, 1, 1]),
+        client_frame(
+            true,
+            opcode::CLOSE,
+            &[0x03, 0xe8, b'b', b'y', b'e'],
+            [4, 3, 2, 1],
+        ),
+        client_frame(true, opcode::TEXT, b"after the close", [0, 0, 0, 0]),
+    ]
+    .concat();
+    let expected = [
+        server_frame(true, opcode::TEXT, b"Hello"),
+        server_frame(false, opcode::BINARY, &big[..300]),
+        server_frame(true, opcode::PONG, b"are you there"),
+        server_frame(true, opcode::CONTINUATION, &big[300..]),
+        server_frame(true, opcode::CLOSE, &[0x03, 0xe8]),
+    ]
+    .concat();
+    for step in [1, 2, 3, 7, 64, 4096, conversation.len()] {
+        let (out, flow) = echo_in_pieces(&conversation, step);
+        assert_eq!(flow, Flow::Close, "step {step}");
+        assert!(out == expected, "step {step}: the answer differs");
+    }
+}
+
+#[test]
+fn a_frame_a_client_may_not_send_gets_close_1002_with_the_reason() {
+    for (input, error) in [
+        (
+            server_frame(true, opcode::TEXT, b"unmasked"),
+            FrameError::Masking,
+        ),
+        (vec![0x83, 0x80, 0, 0, 0, 0], FrameError::UnknownOpcode(3)),
+        (vec![0x09, 0x80, 0, 0, 0, 0], FrameError::BadControlFrame),
+    ] {
+        let (out, flow) = echo_in_pieces(&input, 1);
+        assert_eq!(flow, Flow::Refused(error));
+        let mut reason = 1002u16.to_be_bytes().to_vec();
+        reason.extend_from_slice(error.to_string().as_bytes());
+        assert_eq!(out, server_frame(true, opcode::CLOSE, &reason));
+    }
+}
+
+#[test]
+fn a_close_without_a_code_is_answered_without_one() {
+    let input = client_frame(true, opcode::CLOSE, b"", [1, 2, 3, 4]);
+    let (out, flow) = echo_in_pieces(&input, 1);
+    assert_eq!(flow, Flow::Close);
+    assert_eq!(out, server_frame(true, opcode::CLOSE, b""));
 }
