@@ -13,6 +13,7 @@ mod docker;
 mod edge;
 mod examples;
 mod faults;
+mod p3;
 mod proxy;
 mod reverse_proxy;
 mod server;

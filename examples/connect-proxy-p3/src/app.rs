@@ -137,6 +137,13 @@ async fn through(incoming: &Incoming, via: &str, target: &str) -> Result<(), Str
     let upstream = match client::dial(via.to_owned(), request, options).await {
         Ok((_, upstream)) => upstream,
         Err(Error::Timeout) => return timed_out(incoming).await,
+        Err(Error::NotSwitched(r)) => {
+            let why = format!(
+                "the next proxy answered {} {}",
+                r.head.status, r.head.reason
+            );
+            return refuse(incoming, 502, "Bad Gateway", &why).await;
+        }
         Err(e) => {
             let why = format!("the next proxy: {}", describe(&e));
             return refuse(incoming, 502, "Bad Gateway", &why).await;
