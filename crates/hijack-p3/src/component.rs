@@ -134,11 +134,14 @@ impl wit_server::GuestIncoming for Incoming {
     }
 }
 
+/// The component's stream into a socket, and the socket's outcome of sending it.
+type Outbound = (StreamWriter<u8>, FutureReader<Result<(), ErrorCode>>);
+
 /// The sending side of a connection taken over: the component's stream into the socket,
-/// which `send` feeds from the caller's.
+/// which `send` feeds from the caller's (`None` once `send` has taken it).
 struct Connection {
     socket: io::TcpSocket,
-    out: RefCell<Option<(StreamWriter<u8>, FutureReader<Result<(), ErrorCode>>)>>,
+    out: RefCell<Option<Outbound>>,
 }
 
 impl wit::GuestConnection for Connection {

@@ -231,7 +231,7 @@ impl Incoming {
 
     /// The peer's address at accept.
     pub fn remote(&self) -> Option<IpSocketAddress> {
-        self.remote.clone()
+        self.remote
     }
 
     /// The answer to a response: refused before anything is taken on bad input.

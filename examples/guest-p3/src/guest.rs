@@ -272,26 +272,24 @@ pub async fn pump(mut from: StreamReader<u8>, to: &mut StreamWriter<u8>) {
 
 /// Both futures to completion, polled together.
 pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::task::Poll;
     let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
     let (mut ra, mut rb) = (None, None);
     std::future::poll_fn(|cx| {
-        if ra.is_none() {
-            if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
-                ra = Some(v);
-            }
+        if ra.is_none()
+            && let Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
         }
-        if rb.is_none() {
-            if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
-                rb = Some(v);
-            }
+        if rb.is_none()
+            && let Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
         }
-        match (ra.take(), rb.take()) {
-            (Some(a), Some(b)) => std::task::Poll::Ready((a, b)),
-            (a, b) => {
-                (ra, rb) = (a, b);
-                std::task::Poll::Pending
-            }
+        if ra.is_some() && rb.is_some() {
+            return Poll::Ready((ra.take().unwrap(), rb.take().unwrap()));
         }
+        Poll::Pending
     })
     .await
 }
