@@ -206,6 +206,7 @@ struct Incoming(RefCell<server::Incoming>);
 
 impl wit_server::GuestIncoming for Incoming {
     fn respond(&self, response: wit::ResponseHead, body: Vec<u8>) -> Result<(), wit::Error> {
+        proto::server::check_answer_version(response.version)?;
         let headers = headers_in(response.headers);
         self.0
             .borrow_mut()
@@ -261,6 +262,7 @@ fn headers_out(headers: &[proto::Header]) -> Vec<wit::Header> {
 
 fn response_out(head: proto::ResponseHead) -> wit::ResponseHead {
     wit::ResponseHead {
+        version: head.version,
         status: head.status,
         reason: head.reason,
         headers: head

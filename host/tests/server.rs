@@ -132,6 +132,7 @@ async fn refusing_answers_exactly_and_closes() -> anyhow::Result<()> {
     let incoming = accept(&mut instance, &listener).await?;
     assert!(incoming.protocols.is_empty());
     let head = ResponseHead {
+        version: 1,
         status: 426,
         reason: "Upgrade Required".into(),
         headers: vec![Header::new("Upgrade", "tcp")],
@@ -166,13 +167,27 @@ async fn http10_upgrade_is_ignored_and_an_unoffered_protocol_is_refused_without_
     let err = typed_err(bounded(instance.try_hijack(&incoming, "tcp", Vec::new())).await);
     assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
     let bad = ResponseHead {
+        version: 1,
         status: 200,
         reason: "OK\r\nX: y".into(),
         headers: Vec::new(),
     };
     let err = typed_err(bounded(instance.try_respond(&incoming, bad, b"")).await);
     assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
+    // The server answers HTTP/1.1, even to HTTP/1.0: another version is refused, unsent.
+    let old = ResponseHead {
+        version: 0,
+        status: 400,
+        reason: "Bad Request".into(),
+        headers: Vec::new(),
+    };
+    let err = typed_err(bounded(instance.try_respond(&incoming, old, b"")).await);
+    assert!(
+        matches!(&err, HijackError::InvalidInput(why) if why.contains("version must be 1")),
+        "{err:?}"
+    );
     let head = ResponseHead {
+        version: 1,
         status: 400,
         reason: "Bad Request".into(),
         headers: Vec::new(),
@@ -616,6 +631,7 @@ async fn a_body_larger_than_the_socket_buffers_reaches_a_slow_reader_whole() -> 
     });
     let incoming = accept(&mut instance, &listener).await?;
     let head = ResponseHead {
+        version: 1,
         status: 200,
         reason: "OK".into(),
         headers: vec![],

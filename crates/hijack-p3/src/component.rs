@@ -109,6 +109,7 @@ struct Incoming(RefCell<server::Incoming>);
 
 impl wit_server::GuestIncoming for Incoming {
     async fn respond(&self, response: wit::ResponseHead, body: Vec<u8>) -> Result<(), wit::Error> {
+        proto::server::check_answer_version(response.version)?;
         let headers = headers_in(response.headers);
         let answer =
             self.0
@@ -236,6 +237,7 @@ fn headers_out(headers: &[proto::Header]) -> Vec<wit::Header> {
 
 fn response_out(head: proto::ResponseHead) -> wit::ResponseHead {
     wit::ResponseHead {
+        version: head.version,
         status: head.status,
         reason: head.reason,
         headers: head

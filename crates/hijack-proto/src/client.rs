@@ -156,6 +156,7 @@ pub fn parse_response(head: &[u8], max_headers: usize) -> Result<ResponseHead, P
         httparse::Status::Partial => return Err(ProtoError::Malformed("incomplete head")),
     }
     Ok(ResponseHead {
+        version: res.version.unwrap_or(1),
         status: res.code.unwrap_or_default(),
         reason: res.reason.unwrap_or_default().to_owned(),
         headers: own_headers(res.headers),

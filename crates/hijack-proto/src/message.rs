@@ -39,6 +39,8 @@ pub struct RequestHead {
 /// The head of a response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResponseHead {
+    /// The minor version of the status line: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub version: u8,
     /// The status code.
     pub status: u16,
     /// The reason phrase.

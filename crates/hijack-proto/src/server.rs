@@ -375,3 +375,14 @@ pub fn answer_for(e: &ProtoError) -> &'static [u8] {
         _ => BAD_REQUEST,
     }
 }
+
+/// A server's answer is HTTP/1.1 whatever the request's version (RFC 9110 §6.2): an answer
+/// head that names another is refused rather than silently rewritten.
+pub fn check_answer_version(version: u8) -> Result<(), ProtoError> {
+    if version == 1 {
+        return Ok(());
+    }
+    Err(ProtoError::invalid(
+        "a response's version must be 1: the server answers HTTP/1.1",
+    ))
+}

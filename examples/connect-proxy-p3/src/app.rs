@@ -176,6 +176,7 @@ async fn refuse(incoming: &Incoming, status: u16, reason: &str, why: &str) -> Re
 
 async fn answer(incoming: &Incoming, status: u16, reason: &str, headers: Vec<Header>, body: &str) {
     let head = ResponseHead {
+        version: 1,
         status,
         reason: reason.into(),
         headers,

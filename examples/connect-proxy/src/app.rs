@@ -332,6 +332,7 @@ fn refuse(incoming: &Incoming, failure: Failure) {
 
 fn answer(incoming: &Incoming, status: u16, reason: &str, headers: Vec<Header>, body: &str) {
     let head = ResponseHead {
+        version: 1,
         status,
         reason: reason.into(),
         headers,

@@ -79,6 +79,7 @@ async fn serve(incoming: Incoming, request: Request) -> Result<(), String> {
     let offered = request.upgrade_protocols;
     if !offered.iter().any(|p| p.eq_ignore_ascii_case("websocket")) {
         let head = ResponseHead {
+            version: 1,
             status: 426,
             reason: "Upgrade Required".into(),
             headers: vec![Header {

@@ -75,6 +75,7 @@ fn handshake(Accepted { incoming, request }: Accepted) -> Option<Client> {
     let offered = request.upgrade_protocols;
     if !offered.iter().any(|p| p.eq_ignore_ascii_case("websocket")) {
         let head = ResponseHead {
+            version: 1,
             status: 426,
             reason: "Upgrade Required".into(),
             headers: vec![Header {

@@ -70,8 +70,9 @@ fn dial_against_python_http_server_is_not_switched() {
     let out = dial(&[&format!("http://{addr}/no-such-file")], b"");
     assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
     assert_eq!(out.stdout, b"");
+    // http.server answers in HTTP/1.0 (its default protocol_version), and the line says so.
     assert!(
-        text(&out.stderr).starts_with("HTTP/1.1 404 "),
+        text(&out.stderr).starts_with("HTTP/1.0 404 "),
         "{}",
         text(&out.stderr)
     );
@@ -155,6 +156,24 @@ fn dial_connect_opens_a_tunnel_through_a_proxy() {
     assert_eq!(
         text(&join(proxy)),
         "CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n"
+    );
+}
+
+#[test]
+fn dial_shows_the_status_line_with_the_version_the_peer_sent() {
+    // tinyproxy answers a CONNECT in HTTP/1.0; the line on stderr says so, as curl's -v does.
+    let (addr, proxy) =
+        peer(b"HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\nbytes");
+    let out = dial(
+        &["--connect", "db.internal:5432", &format!("http://{addr}/")],
+        b"",
+    );
+    join(proxy);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"bytes");
+    assert_eq!(
+        text(&out.stderr),
+        "HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n"
     );
 }
 

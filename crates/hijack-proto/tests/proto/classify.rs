@@ -406,3 +406,14 @@ fn judge_adds_connect_websocket_accept_and_legacy_200() {
         );
     }
 }
+
+#[test]
+fn a_response_keeps_the_version_of_its_status_line() {
+    for (answer, version) in [
+        (&b"HTTP/1.0 200 Connection established\r\n\r\n"[..], 0),
+        (b"HTTP/1.1 200 Connection established\r\n\r\n", 1),
+    ] {
+        let head = parse_response(answer, DEFAULT_MAX_HEADERS).unwrap();
+        assert_eq!((head.version, head.status), (version, 200));
+    }
+}

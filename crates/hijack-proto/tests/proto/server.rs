@@ -264,3 +264,12 @@ fn encode_response_refusals() {
         encode_response(200, "OK", &[Header::new("X:", "a")], b""),
     );
 }
+
+#[test]
+fn an_answer_is_http_1_1_or_refused() {
+    assert!(hijack_proto::server::check_answer_version(1).is_ok());
+    for version in [0, 2, 9] {
+        let err = hijack_proto::server::check_answer_version(version).unwrap_err();
+        assert!(err.to_string().contains("version must be 1"), "{err}");
+    }
+}

@@ -36,8 +36,9 @@ pub(crate) fn headers(fields: &[(&str, &str)]) -> Vec<Header> {
     fields.iter().map(|(n, v)| Header::new(*n, *v)).collect()
 }
 
-fn response_head(status: u16, reason: &str, fields: &[(&str, &str)]) -> ResponseHead {
+fn response_head(version: u8, status: u16, reason: &str, fields: &[(&str, &str)]) -> ResponseHead {
     ResponseHead {
+        version,
         status,
         reason: reason.into(),
         headers: headers(fields),
@@ -51,11 +52,16 @@ fn response(
     reason: &str,
     fields: &[(&str, &str)],
 ) -> Case {
+    let head = head.into();
+    // The version as the status line gives it (every case is HTTP/1.1 or HTTP/1.0).
+    let version = if head.starts_with(b"HTTP/1.0") { 0 } else { 1 };
     Case {
         name,
         kind: Kind::Response,
-        head: head.into(),
-        expect: Ok(Parsed::Response(response_head(status, reason, fields))),
+        head,
+        expect: Ok(Parsed::Response(response_head(
+            version, status, reason, fields,
+        ))),
     }
 }
 

@@ -111,7 +111,10 @@ async fn exchange(d: Dial) -> anyhow::Result<u8> {
         Ok(ok) => ok,
         Err(e) => return refusal(e),
     };
-    eprint!("{}", render_head(head.status, &head.reason, &head.headers));
+    eprint!(
+        "{}",
+        render_head(head.version, head.status, &head.reason, &head.headers)
+    );
     if d.stdcopy {
         let (from_peer, mut to_peer) = stream.into_split();
         // stdin → connection, then half-close; it may never end, so it is not awaited.
@@ -233,8 +236,15 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
     match e.hijack() {
         Some(HijackError::NotSwitched(r)) => {
             let mut err = std::io::stderr().lock();
-            let _ = err
-                .write_all(render_head(r.head.status, &r.head.reason, &r.head.headers).as_bytes());
+            let _ = err.write_all(
+                render_head(
+                    r.head.version,
+                    r.head.status,
+                    &r.head.reason,
+                    &r.head.headers,
+                )
+                .as_bytes(),
+            );
             // A hostile server must not drive the user's terminal: its text is escaped.
             let body = escape_multiline(&r.body);
             let _ = err.write_all(body.as_bytes());
@@ -250,7 +260,10 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
             Ok(EXIT_NOT_SWITCHED)
         }
         Some(HijackError::InvalidSwitch(h)) => {
-            eprint!("{}", render_head(h.status, &h.reason, &h.headers));
+            eprint!(
+                "{}",
+                render_head(h.version, h.status, &h.reason, &h.headers)
+            );
             eprintln!("hijack: {e}");
             Ok(EXIT_NOT_SWITCHED)
         }
@@ -260,8 +273,11 @@ fn refusal(e: hijack_host::Error) -> anyhow::Result<u8> {
 
 /// A head as text for the terminal: status line, then one line per field, then a blank line.
 /// The peer's reason phrase and field values are escaped.
-pub fn render_head(status: u16, reason: &str, headers: &[Header]) -> String {
-    let mut out = format!("HTTP/1.1 {status} {}\r\n", escape(reason.as_bytes()));
+pub fn render_head(version: u8, status: u16, reason: &str, headers: &[Header]) -> String {
+    let mut out = format!(
+        "HTTP/1.{version} {status} {}\r\n",
+        escape(reason.as_bytes())
+    );
     for h in headers {
         out.push_str(&format!("{}: {}\r\n", h.name, escape(&h.value)));
     }

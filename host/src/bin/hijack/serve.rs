@@ -203,6 +203,7 @@ async fn healthy(instance: &mut Instance, incoming: hijack_host::Incoming) -> an
         b"ok\n"
     };
     let head = ResponseHead {
+        version: 1,
         status: 200,
         reason: "OK".into(),
         headers: vec![Header::new("Content-Type", "text/plain")],
@@ -219,6 +220,7 @@ async fn refuse(
 ) -> anyhow::Result<()> {
     let protocols = upgrades.join(", ");
     let head = ResponseHead {
+        version: 1,
         status: 426,
         reason: "Upgrade Required".into(),
         headers: vec![
