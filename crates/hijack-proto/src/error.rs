@@ -15,6 +15,10 @@ pub enum ProtoError {
     TooManyHeaders,
     /// The head is not valid HTTP/1.x; the text says what was wrong.
     Malformed(&'static str),
+    /// A request body is larger than the cap its reader was given.
+    BodyTooLarge,
+    /// A chunked request body breaks its framing; the text says how.
+    MalformedBody(&'static str),
 }
 
 impl ProtoError {
@@ -42,6 +46,8 @@ impl fmt::Display for ProtoError {
             Self::HeadTooLarge => f.write_str("head too large"),
             Self::TooManyHeaders => f.write_str("too many headers"),
             Self::Malformed(what) => write!(f, "malformed head: {what}"),
+            Self::BodyTooLarge => f.write_str("request body too large"),
+            Self::MalformedBody(what) => write!(f, "malformed body: {what}"),
         }
     }
 }

@@ -39,6 +39,7 @@ extern crate alloc;
 
 mod authority;
 mod backoff;
+pub mod body;
 pub mod client;
 pub mod credentials;
 mod error;

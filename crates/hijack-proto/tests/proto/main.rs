@@ -12,6 +12,7 @@
 //! No I/O here: the component and the host are tested in the host crate's `client` and
 //! `server` test binaries (`host/tests/client/`, `host/tests/server.rs`).
 
+mod body;
 mod classify;
 mod decide;
 mod frames;
