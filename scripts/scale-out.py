@@ -182,8 +182,11 @@ def get(http, vhost, target):
                 break
             raw += data
     head, _, rest = raw.partition(b"\r\n\r\n")
-    head = head.decode()
-    status = int(head.split(" ")[1])
+    head = head.decode(errors="replace")
+    try:
+        status = int(head.split(" ")[1])
+    except (IndexError, ValueError):
+        fail(f"GET {target} from {http}: no HTTP response, got {raw[:200]!r}")
     if "transfer-encoding: chunked" in head.lower():
         body = b""
         while True:
