@@ -22,11 +22,19 @@ const SERVING: &str = "Serving HTTP on http://";
 /// (killed when the test ends, however it ends) and read back the address the kernel picked
 /// from its `Serving HTTP on` line.
 fn serve() -> (Proc, SocketAddr) {
+    serve_with(&[])
+}
+
+/// [`serve`] with environment variables for the component (`--env NAME=VALUE`).
+fn serve_with(env: &[(&str, &str)]) -> (Proc, SocketAddr) {
     let edge = composed("edge-attach.wasm");
     let mut cmd = Command::new(wasmtime());
     cmd.args(["serve", "-S", "cli", "-S", "inherit-network"])
-        .args(["--addr", "127.0.0.1:0"])
-        .arg(&edge);
+        .args(["--addr", "127.0.0.1:0"]);
+    for (name, value) in env {
+        cmd.arg("--env").arg(format!("{name}={value}"));
+    }
+    cmd.arg(&edge);
     let served = Proc::spawn(cmd);
     let addr = served.wait_for("the address it serves on", LIMIT, |out, err| {
         [out, err].into_iter().find_map(|printed| {
@@ -279,4 +287,40 @@ fn bad_queries_paths_and_methods_get_one_line_answers() {
             "{method} {target}: one line, got {body:?}"
         );
     }
+}
+
+#[test]
+fn with_an_upstream_list_only_listed_targets_are_dialed() {
+    let answer =
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nlisted"
+            .to_vec();
+    let (listed, daemon) = daemon(answer, Some(Vec::new()));
+    // Bound but never accepted from: a dial to it would show as a connection in its queue.
+    let unlisted = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let unlisted_addr = unlisted.local_addr().expect("addr");
+    unlisted.set_nonblocking(true).expect("nonblocking");
+    let list = format!("other.example:1, {listed}");
+    let (served, edge) = serve_with(&[("EDGE_ATTACH_UPSTREAMS", &list)]);
+
+    let response = request(edge, "GET", &format!("/attach?target={listed}&path=/p"));
+    let seen = blocking::join(daemon, LIMIT);
+    assert_eq!(seen.head, upgrade_head("/p", listed));
+    assert_eq!(response.status, 200, "wasmtime serve:\n{}", served.log());
+    assert_eq!(response.body, b"listed");
+
+    let response = request(edge, "GET", &format!("/attach?target={unlisted_addr}"));
+    assert_eq!(response.status, 403, "wasmtime serve:\n{}", served.log());
+    assert!(
+        response.has("content-type: text/plain; charset=utf-8"),
+        "{}",
+        response.head
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&response.body),
+        format!("upstream {unlisted_addr} is not allowed: it is not in EDGE_ATTACH_UPSTREAMS\n")
+    );
+    assert!(
+        unlisted.accept().is_err(),
+        "the edge connected to an upstream not on its list"
+    );
 }

@@ -8,7 +8,7 @@ use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::ShutdownType;
 
-use crate::route::{self, Route};
+use crate::route::{self, Route, UPSTREAMS_VAR, Upstreams};
 
 use hijack_guest::client;
 use hijack_guest::types::{Error, Hijacked, ResponseHead};
@@ -26,9 +26,15 @@ impl wasip2::exports::http::incoming_handler::Guest for Edge {
         let is_get = matches!(request.method(), Method::Get);
         let path_with_query = request.path_with_query().unwrap_or_default();
         drop(request);
-        match route::route(is_get, &path_with_query) {
+        match route::route(is_get, &path_with_query, &upstreams()) {
             Route::Attach { authority, target } => attach(&authority, target, out),
             Route::BadQuery(why) => reply(out, 400, &[TEXT], &why),
+            Route::Forbidden(authority) => reply(
+                out,
+                403,
+                &[TEXT],
+                &format!("upstream {authority} is not allowed: it is not in {UPSTREAMS_VAR}"),
+            ),
             Route::MethodNotAllowed => reply(
                 out,
                 405,
@@ -42,6 +48,16 @@ impl wasip2::exports::http::incoming_handler::Guest for Edge {
                 "not found: the one route is GET /attach?target=HOST:PORT&path=/p",
             ),
         }
+    }
+}
+
+/// The upstreams this deployment allows, from the environment the runtime passes.
+fn upstreams() -> Upstreams {
+    match std::env::var(UPSTREAMS_VAR) {
+        Ok(list) => Upstreams::from_list(&list),
+        Err(std::env::VarError::NotPresent) => Upstreams::Any,
+        // A list that cannot be read allows nothing rather than everything.
+        Err(std::env::VarError::NotUnicode(_)) => Upstreams::Only(Vec::new()),
     }
 }
 
@@ -74,7 +90,9 @@ fn failure(authority: &str, e: &Error) -> (u16, String) {
         ),
         Error::Connect(ErrorCode::AccessDenied) => format!(
             "connecting to {upstream} was denied: the runtime does not grant this address \
-             (`wasmtime serve -S inherit-network`, or Spin's allowed_outbound_hosts)"
+             (`wasmtime serve -S inherit-network`, Spin's allowed_outbound_hosts, or on \
+             wasmCloud `wash host --allow-host-loopback` and the workload's \
+             allowedHostLoopbackPorts for host.wasmcloud.internal)"
         ),
         Error::Connect(code) => format!("connecting to {upstream} failed: {}", code.name()),
         // wasmtime answers `permanent-resolver-failure` when it does not allow lookups.

@@ -7,8 +7,9 @@
 //! a `200` body of type `application/octet-stream`, until the upstream closes.
 //!
 //! Every other outcome is one line of `text/plain`: `502` when the upstream refuses to switch
-//! (naming its status) or cannot be reached, `400` for a missing or invalid query, `405` for a
-//! method other than `GET` on `/attach`, `404` for any other path.
+//! (naming its status) or cannot be reached, `400` for a missing or invalid query, `403` for a
+//! `target` the deployment does not list (`EDGE_ATTACH_UPSTREAMS`, when set), `405` for a method
+//! other than `GET` on `/attach`, `404` for any other path.
 //!
 //! The routing and the query are plain Rust ([`route`]), tested natively; the handler itself
 //! exists only on `wasm32`.

@@ -1,4 +1,42 @@
-//! What a request asks of the edge, and the one-line texts it answers with. No WASI here.
+//! What a request asks of the edge, which upstreams the deployment allows, and the one-line
+//! texts it answers with. No WASI here.
+
+/// The environment variable that lists the upstreams a deployment allows (`HOST:PORT`s,
+/// separated by commas or white space). Every runtime passes environment variables to a
+/// component (`wasmtime serve --env`, Spin's `environment`, a wasmCloud workload's
+/// `localResources.environment`), so the same bytes run on each with the upstreams they reach.
+pub const UPSTREAMS_VAR: &str = "EDGE_ATTACH_UPSTREAMS";
+
+/// Which upstreams a request may name in `target`. The runtime's own grants apply on top:
+/// what is allowed here may still be denied by the runtime (then a `502` says so).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Upstreams {
+    /// No list configured: any `target`.
+    Any,
+    /// Only these `HOST:PORT`s (the host compared case-insensitively, as DNS does).
+    Only(Vec<String>),
+}
+
+impl Upstreams {
+    /// The list in [`UPSTREAMS_VAR`]'s value. A value with no entry allows nothing: a list
+    /// set by mistake to empty must not open every upstream.
+    pub fn from_list(value: &str) -> Self {
+        let entries = value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|entry| !entry.is_empty())
+            .map(str::to_string)
+            .collect();
+        Upstreams::Only(entries)
+    }
+
+    /// Whether a request may name `authority` as its `target`.
+    pub fn allows(&self, authority: &str) -> bool {
+        match self {
+            Upstreams::Any => true,
+            Upstreams::Only(list) => list.iter().any(|a| a.eq_ignore_ascii_case(authority)),
+        }
+    }
+}
 
 /// The request's decision, from its method and its path and query.
 #[derive(Debug, PartialEq, Eq)]
@@ -12,6 +50,8 @@ pub enum Route {
     },
     /// `/attach` with a missing or invalid query: why, for a `400`.
     BadQuery(String),
+    /// `/attach` naming an upstream the deployment does not allow: that `target`, for a `403`.
+    Forbidden(String),
     /// `/attach` with a method other than `GET`: a `405`.
     MethodNotAllowed,
     /// Any other path: a `404`.
@@ -19,8 +59,9 @@ pub enum Route {
 }
 
 /// Decide on a request: `is_get` says whether its method is `GET`, `path_with_query` is its
-/// target as the runtime gives it (e.g. `/attach?target=127.0.0.1:2375&path=/x`).
-pub fn route(is_get: bool, path_with_query: &str) -> Route {
+/// target as the runtime gives it (e.g. `/attach?target=127.0.0.1:2375&path=/x`), `upstreams`
+/// what the deployment allows.
+pub fn route(is_get: bool, path_with_query: &str, upstreams: &Upstreams) -> Route {
     let (path, query) = path_with_query
         .split_once('?')
         .unwrap_or((path_with_query, ""));
@@ -31,6 +72,7 @@ pub fn route(is_get: bool, path_with_query: &str) -> Route {
         return Route::MethodNotAllowed;
     }
     match attach_query(query) {
+        Ok((authority, _)) if !upstreams.allows(&authority) => Route::Forbidden(authority),
         Ok((authority, target)) => Route::Attach { authority, target },
         Err(why) => Route::BadQuery(why),
     }
@@ -93,6 +135,10 @@ pub fn line(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn route(is_get: bool, path_with_query: &str) -> Route {
+        super::route(is_get, path_with_query, &Upstreams::Any)
+    }
+
     fn attach(authority: &str, target: &str) -> Route {
         Route::Attach {
             authority: authority.into(),
@@ -149,6 +195,69 @@ mod tests {
         assert_eq!(route(true, "/attachx"), Route::NotFound);
         assert_eq!(route(false, "/attach?target=a:1"), Route::MethodNotAllowed);
         assert_eq!(route(false, "/nope"), Route::NotFound);
+    }
+
+    #[test]
+    fn upstream_lists() {
+        let list =
+            Upstreams::from_list(" host.wasmcloud.internal:4001,Daemon.Example:2375\n[::1]:9 ,,");
+        assert_eq!(
+            list,
+            Upstreams::Only(vec![
+                "host.wasmcloud.internal:4001".into(),
+                "Daemon.Example:2375".into(),
+                "[::1]:9".into(),
+            ])
+        );
+        for allowed in [
+            "host.wasmcloud.internal:4001",
+            "daemon.example:2375",
+            "[::1]:9",
+        ] {
+            assert!(list.allows(allowed), "{allowed}");
+        }
+        for refused in [
+            "host.wasmcloud.internal:4002",
+            "127.0.0.1:4001",
+            "daemon.example",
+            "",
+        ] {
+            assert!(!list.allows(refused), "{refused}");
+        }
+        for empty in ["", " ", ",", " , \n"] {
+            assert_eq!(
+                Upstreams::from_list(empty),
+                Upstreams::Only(vec![]),
+                "{empty:?}"
+            );
+            assert!(!Upstreams::from_list(empty).allows("a:1"));
+        }
+        assert!(Upstreams::Any.allows("anything:1"));
+    }
+
+    #[test]
+    fn an_upstream_off_the_list_is_forbidden_after_the_query_is_checked() {
+        let only = Upstreams::from_list("a:1");
+        assert_eq!(
+            super::route(true, "/attach?target=a:1&path=/p", &only),
+            attach("a:1", "/p")
+        );
+        assert_eq!(
+            super::route(true, "/attach?target=b:1&path=/p", &only),
+            Route::Forbidden("b:1".into())
+        );
+        assert_eq!(
+            super::route(true, "/attach?target=%62:1", &only),
+            Route::Forbidden("b:1".into())
+        );
+        assert!(matches!(
+            super::route(true, "/attach?target=b:1&other=1", &only),
+            Route::BadQuery(_)
+        ));
+        assert_eq!(
+            super::route(false, "/attach?target=b:1", &only),
+            Route::MethodNotAllowed
+        );
     }
 
     #[test]
