@@ -214,6 +214,11 @@ impl wit_server::GuestIncoming for Incoming {
         Ok(())
     }
 
+    fn read_body(&self, max_bytes: Option<u64>) -> Result<Vec<u8>, wit::Error> {
+        let max = proto::body::max_body_bytes(max_bytes)?;
+        Ok(self.0.borrow_mut().blocking_read_body(max)?)
+    }
+
     fn hijack(
         &self,
         protocol: String,
@@ -313,6 +318,8 @@ impl From<ProtoError> for wit::Error {
             ProtoError::HeadTooLarge => Self::HeadTooLarge,
             ProtoError::TooManyHeaders => Self::TooManyHeaders,
             ProtoError::Malformed(what) => Self::MalformedHead(what.into()),
+            ProtoError::BodyTooLarge => Self::BodyTooLarge,
+            ProtoError::MalformedBody(what) => Self::MalformedBody(what.into()),
             // The core's error is non-exhaustive: a refusal it may add later is still a
             // refusal of the input, with its text.
             other => Self::InvalidInput(alloc::string::ToString::to_string(&other)),

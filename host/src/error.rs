@@ -207,6 +207,8 @@ impl fmt::Display for Describe<'_> {
             E::HeadTooLarge => f.write_str("head too large"),
             E::TooManyHeaders => f.write_str("too many header fields"),
             E::MalformedHead(why) => write!(f, "malformed head: {why}"),
+            E::BodyTooLarge => f.write_str("request body too large"),
+            E::MalformedBody(why) => write!(f, "malformed request body: {why}"),
             E::NotSwitched(r) => write!(
                 f,
                 "the peer did not switch protocols: {} {}",

@@ -352,6 +352,23 @@ impl Instance {
         self.take(hijacked).await
     }
 
+    /// Read the request's body before answering (`Content-Length`, or de-chunked), at most
+    /// `max_bytes` (`None`: 1 MiB): what dockerd does with an exec's JSON before it switches.
+    /// A hijack afterwards hands over what follows the body. After an error the request can
+    /// only be answered with [`Instance::respond`].
+    pub async fn read_body(
+        &mut self,
+        incoming: &Incoming,
+        max_bytes: Option<u64>,
+    ) -> Result<Vec<u8>, Error> {
+        self.release_dropped().await?;
+        let server = self.server()?;
+        let guest = server.incoming();
+        Ok(guest
+            .call_read_body(&mut self.store, incoming.handle.resource(), max_bytes)
+            .await??)
+    }
+
     /// Answer without switching (the component adds `Content-Length` and `Connection:
     /// close`), then close; `incoming` is released whatever the outcome.
     pub async fn respond(

@@ -648,3 +648,72 @@ async fn a_body_larger_than_the_socket_buffers_reaches_a_slow_reader_whole() -> 
     assert!(got == expected, "the body arrived altered");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_read_before_the_switch_is_apart_and_buffered_starts_after_it() -> anyhow::Result<()>
+{
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    // The client waits for `100 Continue` before its body, as curl does for large ones.
+    let client = tokio::spawn(async move {
+        let mut s = connect_tcp(addr).await;
+        s.write_all(
+            b"POST /exec HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\
+              Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .await?;
+        let mut continued = [0u8; 25];
+        tokio::io::AsyncReadExt::read_exact(&mut s, &mut continued).await?;
+        assert_eq!(&continued, b"HTTP/1.1 100 Continue\r\n\r\n");
+        s.write_all(b"4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\nafter")
+            .await?;
+        anyhow::Ok(read_to_end(&mut s).await)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    let body = bounded(instance.read_body(&incoming, None)).await?;
+    assert_eq!(body, br#"{"a":1}"#);
+    let err = typed_err(bounded(instance.read_body(&incoming, None)).await);
+    assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
+    let stream = bounded(instance.hijack(incoming, "tcp", Vec::new())).await?;
+    assert_eq!(stream.buffered(), b"after");
+    drop(stream);
+    // One 100 Continue only: the switch does not repeat it.
+    assert_eq!(
+        join(client).await?,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_cap_is_refused_typed_and_the_request_can_only_be_answered()
+-> anyhow::Result<()> {
+    let (mut instance, listener) = server(Limits::default()).await?;
+    let addr = listener.local_addr;
+    let client = tokio::spawn(async move {
+        let mut s = connect_tcp(addr).await;
+        s.write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: tcp\r\n\
+              Content-Length: 11\r\n\r\nhello world",
+        )
+        .await?;
+        anyhow::Ok(read_to_end(&mut s).await)
+    });
+    let incoming = accept(&mut instance, &listener).await?;
+    let err = typed_err(bounded(instance.read_body(&incoming, Some(10))).await);
+    assert!(matches!(err, HijackError::BodyTooLarge), "{err:?}");
+    let err = typed_err(bounded(instance.try_hijack(&incoming, "tcp", Vec::new())).await);
+    assert!(matches!(err, HijackError::InvalidInput(_)), "{err:?}");
+    let head = ResponseHead {
+        version: 1,
+        status: 413,
+        reason: "Content Too Large".into(),
+        headers: Vec::new(),
+    };
+    bounded(instance.respond(incoming, head, b"")).await?;
+    assert_eq!(
+        join(client).await?,
+        b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    Ok(())
+}

@@ -9,10 +9,15 @@
 use super::deadlines::Deadlines;
 use super::error::Error;
 use super::handoff::Hijacked;
+use super::read::READ_CHUNK;
 use super::read::try_read_head;
 use super::slots::Slots;
 use crate::net::{Conn, Deadline, IpSocketAddress, Listening, Pollable, Watched, ready_now};
-use crate::proto::server::{Decision, Offer, answer_for, decide, encode_response, parse_request};
+use crate::net::{NetError, Received, blocking_wait_any};
+use crate::proto::body::{BodyReader, Framing};
+use crate::proto::server::{
+    CONTINUE, Decision, Offer, answer_for, decide, encode_response, parse_request,
+};
 use crate::proto::{HeadScanner, Header, Limits, ProtoError, RequestHead};
 use alloc::collections::VecDeque;
 use alloc::{string::String, vec, vec::Vec};
@@ -292,6 +297,17 @@ pub struct Incoming {
     buffered: Vec<u8>,
     remote: Option<IpSocketAddress>,
     write_timeout_ms: u64,
+    /// Where the body stands: unread, read, or failed (then the request can only be
+    /// answered, never switched: the connection is somewhere inside the body).
+    body: BodyState,
+}
+
+/// Whether the request's body was read before the answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyState {
+    Unread,
+    Read,
+    Failed,
 }
 
 impl Incoming {
@@ -309,7 +325,48 @@ impl Incoming {
             head,
             buffered,
             write_timeout_ms: limits.head_timeout_ms,
+            body: BodyState::Unread,
         }
+    }
+
+    /// Read the request's body, at most `max` bytes, before the answer; `buffered` then
+    /// starts after it. Waits at most the head timeout from the call.
+    pub fn blocking_read_body(&mut self, max: u64) -> Result<Vec<u8>, Error> {
+        if self.body != BodyState::Unread {
+            return Err(
+                ProtoError::InvalidInput("the request's body was already read".into()).into(),
+            );
+        }
+        let conn = self.conn.as_ref().ok_or_else(already_answered)?;
+        let framing = Framing::of(&self.head);
+        if framing != Framing::None && self.offer.expect_continue {
+            // The client waits for this before it sends the body; a switch then needs no
+            // second one.
+            conn.blocking_write_all(CONTINUE, Deadline::after_ms(self.write_timeout_ms))?;
+            self.offer.expect_continue = false;
+        }
+        self.body = BodyState::Failed;
+        let mut reader = BodyReader::new(framing, max);
+        let mut body = Vec::new();
+        let used = reader.feed(&self.buffered, &mut body)?;
+        self.buffered.drain(..used);
+        let deadline = Deadline::after_ms(self.write_timeout_ms);
+        while !reader.is_done() {
+            match conn.try_read(READ_CHUNK)? {
+                Received::Data(bytes) => {
+                    let used = reader.feed(&bytes, &mut body)?;
+                    self.buffered.extend_from_slice(&bytes[used..]);
+                }
+                Received::Empty if deadline.passed() => return Err(NetError::Timeout.into()),
+                Received::Empty => blocking_wait_any(&[conn.readable(), deadline.subscribe()]),
+                Received::Closed => {
+                    let e = "the client closed the connection inside the body";
+                    return Err(ProtoError::MalformedBody(e).into());
+                }
+            }
+        }
+        self.body = BodyState::Read;
+        Ok(body)
     }
 
     /// The request head.
@@ -333,9 +390,7 @@ impl Incoming {
     }
 
     fn take_conn(&mut self) -> Result<Conn, Error> {
-        self.conn.take().ok_or_else(|| {
-            ProtoError::InvalidInput("this request was already answered".into()).into()
-        })
+        self.conn.take().ok_or_else(already_answered)
     }
 
     /// Answer with a final response and close. Input is checked before anything is sent.
@@ -371,6 +426,10 @@ impl Incoming {
     }
 
     fn blocking_hand_over(&mut self, answer: &[u8]) -> Result<Hijacked, Error> {
+        if self.body == BodyState::Failed {
+            let e = "the request's body could not be read: answer it with respond";
+            return Err(ProtoError::InvalidInput(e.into()).into());
+        }
         let conn = self.take_conn()?;
         conn.blocking_write_all(answer, Deadline::after_ms(self.write_timeout_ms))?;
         Ok(Hijacked {
@@ -378,4 +437,8 @@ impl Incoming {
             buffered: core::mem::take(&mut self.buffered),
         })
     }
+}
+
+fn already_answered() -> Error {
+    ProtoError::InvalidInput("this request was already answered".into()).into()
 }

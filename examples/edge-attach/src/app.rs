@@ -119,6 +119,10 @@ fn failure(authority: &str, e: &Error) -> (u16, String) {
         Error::HeadTooLarge => format!("{upstream} answered with a head too large"),
         Error::TooManyHeaders => format!("{upstream} answered with too many header fields"),
         Error::MalformedHead(why) => format!("{upstream} answered with a malformed head: {why}"),
+        // A server's request bodies; a client never sees these, kept so the match names them.
+        Error::BodyTooLarge | Error::MalformedBody(_) => {
+            format!("hijacking {upstream} failed: {}", hijack_guest::describe(e))
+        }
         // Only the non-blocking calls return it; the blocking `dial` waits instead.
         Error::WouldBlock => format!("hijacking {upstream} did not complete"),
     };

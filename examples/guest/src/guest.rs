@@ -108,6 +108,8 @@ pub fn describe(e: &types::Error) -> String {
         E::HeadTooLarge => "head too large".into(),
         E::TooManyHeaders => "too many header fields".into(),
         E::MalformedHead(why) => format!("malformed head: {why}"),
+        E::BodyTooLarge => "request body too large".into(),
+        E::MalformedBody(why) => format!("malformed request body: {why}"),
         E::NotSwitched(r) => format!(
             "the peer did not switch protocols: {} {}",
             r.head.status, r.head.reason

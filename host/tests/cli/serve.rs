@@ -86,6 +86,70 @@ fn serve_exec_passes_dash_arguments_to_the_command() {
     assert_eq!(out.stdout, b"THROUGH SH -C\n");
 }
 
+/// What an `--exec` child that prints its body file, a line, then its stdin sends back, for
+/// a request `head` followed by `rest` in one write and a half-close.
+fn exec_with_body(head: &str, rest: &[u8]) -> String {
+    let (_server, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--exec",
+        "sh",
+        "-c",
+        "test -f \"$HIJACK_BODY_FILE\" && cat \"$HIJACK_BODY_FILE\"; echo; cat",
+    ]);
+    let mut s = connect(addr);
+    let mut request = head.as_bytes().to_vec();
+    request.extend_from_slice(rest);
+    s.write_all(&request).expect("request");
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    text(&read_to_end(&mut s))
+}
+
+const SWITCHED: &str =
+    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+
+#[test]
+fn serve_exec_gives_the_child_the_request_body_apart_from_its_stdin() {
+    // Docker's exec start: a JSON config, then the stream.
+    let json = r#"{"Detach":false,"Tty":false}"#;
+    let head = format!(
+        "POST /exec/1/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        json.len()
+    );
+    let got = exec_with_body(&head, format!("{json}stdin-bytes").as_bytes());
+    assert_eq!(got, format!("{SWITCHED}{json}\nstdin-bytes"));
+
+    // The same body chunked, with an extension and a trailer.
+    let head = "POST /exec/1/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    let chunked = format!(
+        "9;a=b\r\n{}\r\n13\r\n{}\r\n0\r\nX-T: 1\r\n\r\nstdin-bytes",
+        &json[..9],
+        &json[9..]
+    );
+    let got = exec_with_body(head, chunked.as_bytes());
+    assert_eq!(got, format!("{SWITCHED}{json}\nstdin-bytes"));
+
+    // No body: no file, the stream as it came.
+    let head =
+        "POST /exec/1/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+    let got = exec_with_body(head, b"stdin-bytes");
+    assert_eq!(got, format!("{SWITCHED}\nstdin-bytes"));
+}
+
+#[test]
+fn serve_exec_answers_400_to_a_body_it_cannot_read_and_runs_nothing() {
+    let head = "POST /exec/1/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    let got = exec_with_body(head, b"zz\r\nnot hex\r\n0\r\n\r\n");
+    assert!(got.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{got}");
+    assert!(
+        got.ends_with("\r\n\r\nthe request's body could not be read\n"),
+        "{got}"
+    );
+}
+
 #[test]
 fn serve_handles_many_connections_at_once() {
     let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--echo"]);

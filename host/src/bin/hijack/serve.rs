@@ -146,6 +146,27 @@ async fn serve_on(mut instance: Instance, listener: Listener, s: &Serve) -> anyh
             .iter()
             .find(|p| s.upgrades.iter().any(|u| u.eq_ignore_ascii_case(p)))
             .cloned();
+        // `--exec` reads the request's body first, as dockerd reads an exec's JSON config
+        // before it switches: the child gets it in a file, apart from its stdin.
+        let mut body = None;
+        if chosen.is_some()
+            && let Action::Exec(_) = s.action()
+        {
+            match instance.read_body(&incoming, None).await {
+                Ok(bytes) if bytes.is_empty() => {}
+                Ok(bytes) => match BodyFile::write(&bytes) {
+                    Ok(file) => body = Some(file),
+                    Err(e) => log!("hijack: {remote} {line}: keeping the body: {e}"),
+                },
+                Err(e) => {
+                    log!("hijack: {remote} {line}: {e}; answered 400");
+                    if let Err(e) = bad_body(&mut instance, incoming).await {
+                        log!("hijack: {remote}: {e}");
+                    }
+                    continue;
+                }
+            }
+        }
         match chosen {
             Some(protocol) => match instance.hijack(incoming, &protocol, Vec::new()).await {
                 Ok(stream) => {
@@ -161,7 +182,7 @@ async fn serve_on(mut instance: Instance, listener: Listener, s: &Serve) -> anyh
                             // WebSocket speaks frames: its echo answers them as frames.
                             None if websocket => crate::ws_echo::echo(stream).await,
                             None => echo(stream).await,
-                            Some(cmd) => exec(stream, &cmd).await,
+                            Some(cmd) => exec(stream, &cmd, body).await,
                         };
                         if let Err(e) = result {
                             log!("hijack: {remote}: {e}");
@@ -279,8 +300,16 @@ enum ClientEnd {
 /// (EOF half-closes it), as `docker exec` does. When the client is gone — its connection
 /// reset, or it stopped reading — the child gets [`EXEC_GRACE`] to exit, then is killed, so no
 /// orphan holds a descriptor.
-async fn exec(stream: HijackedStream, cmd: &[String]) -> anyhow::Result<()> {
-    let mut child = tokio::process::Command::new(&cmd[0])
+async fn exec(
+    stream: HijackedStream,
+    cmd: &[String],
+    body: Option<BodyFile>,
+) -> anyhow::Result<()> {
+    let mut command = tokio::process::Command::new(&cmd[0]);
+    if let Some(body) = &body {
+        command.env(BODY_ENV, &body.0);
+    }
+    let mut child = command
         .args(&cmd[1..])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -341,4 +370,53 @@ async fn pump_input(mut rd: HijackedReader, stdin: tokio::process::ChildStdin) -
             Err(_) => return ClientEnd::Gone,
         }
     }
+}
+
+/// The environment variable that names the file holding the request's body, for `--exec`.
+const BODY_ENV: &str = "HIJACK_BODY_FILE";
+
+/// A request body in a file of its own (mode 0600) for the child; removed when dropped, once
+/// the child is done.
+struct BodyFile(std::path::PathBuf);
+
+impl BodyFile {
+    fn write(bytes: &[u8]) -> std::io::Result<Self> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("hijack-body-{}-{n}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        let file = BodyFile(path).with(file.write_all(bytes))?;
+        Ok(file)
+    }
+
+    /// `self`, unless `result` failed (then the file is removed).
+    fn with(self, result: std::io::Result<()>) -> std::io::Result<Self> {
+        result.map(|()| self)
+    }
+}
+
+impl Drop for BodyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `400 Bad Request` to a request whose body could not be read (too large, malformed, slow).
+async fn bad_body(instance: &mut Instance, incoming: hijack_host::Incoming) -> anyhow::Result<()> {
+    let head = ResponseHead {
+        version: 1,
+        status: 400,
+        reason: "Bad Request".into(),
+        headers: Vec::new(),
+    };
+    instance
+        .respond(incoming, head, b"the request's body could not be read\n")
+        .await?;
+    Ok(())
 }
