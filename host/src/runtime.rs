@@ -173,15 +173,15 @@ impl Runtime {
 mod tests {
     #[test]
     fn the_embedded_component_is_within_its_size_budget() {
-        // A ceiling that catches a size regression: the goal is at most 150 KiB, which the
-        // component meets by linking no std (src/runtime.rs) and formatting none of its texts.
-        // The embedded one is the `hijack-tls` world (148 KiB; `hijack` alone is 129 KiB),
-        // so the ceiling is the goal itself: growth is a decision made here, not a drift.
-        // wasm-opt is optional (scripts/setup installs it), and without it the component is
-        // larger: it gets a ceiling of its own.
+        // A ceiling that catches a size regression: the component stays small by linking no
+        // std (crates/hijack-runtime) and formatting none of its texts. The embedded one is the
+        // `hijack-tls` world: 156 KiB since request bodies (`read-body`, a chunked decoder)
+        // joined it; `hijack` alone is 137 KiB, under the 150 KiB goal. Growth is a decision
+        // made here, not a drift. wasm-opt is optional (scripts/setup installs it), and
+        // without it the component is larger: it gets a ceiling of its own.
         let (ceiling, how) = match env!("HIJACK_COMPONENT_WASM_OPT") {
-            "yes" => (150 * 1024, "with wasm-opt"),
-            _ => (190 * 1024, "without wasm-opt"),
+            "yes" => (160 * 1024, "with wasm-opt"),
+            _ => (200 * 1024, "without wasm-opt"),
         };
         assert!(super::COMPONENT.starts_with(b"\0asm"));
         assert!(
