@@ -1,16 +1,13 @@
 //! The proxy: accept, then a task per request.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use hijack_guest_p3::client::{self, Request};
-use hijack_guest_p3::proto::AcceptBackoff;
-use hijack_guest_p3::server::{Incoming, Listener};
+use hijack_guest_p3::server::Incoming;
 use hijack_guest_p3::types::{Error, Header, Hijacked, ResponseHead};
 use hijack_guest_p3::{
-    connect, default_listen_options, default_options, describe, from_wasi, join, monotonic_clock,
-    select, send, to_wasi,
+    connect, default_options, describe, join, monotonic_clock, select, send, serve_forever,
 };
 
 const USAGE: &str = "usage: connect-proxy-p3 --listen IP:PORT [--via HOST:PORT]";
@@ -24,44 +21,10 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match Listener::bind(to_wasi(listen), default_listen_options()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "connect-proxy-p3: cannot listen on {listen}: {}",
-                describe(&e)
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    match listener.local_address() {
-        Ok(addr) => println!("listening on {}", from_wasi(addr)),
-        Err(e) => eprintln!(
-            "connect-proxy-p3: listening (address unknown: {})",
-            describe(&e)
-        ),
-    }
-    let _ = std::io::stdout().flush();
-    let mut backoff = AcceptBackoff::default();
-    loop {
-        match listener.accept().await {
-            Ok((incoming, request)) => {
-                backoff.succeed();
-                let via = via.clone();
-                wit_bindgen::spawn_local(async move {
-                    serve(incoming, request.connect_target, via).await;
-                });
-            }
-            Err(Error::Transient(_)) => {
-                let pause = backoff.fail();
-                monotonic_clock::wait_for(pause.as_nanos() as u64).await;
-            }
-            Err(e) => {
-                eprintln!("connect-proxy-p3: accept failed: {}", describe(&e));
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    serve_forever("connect-proxy-p3", listen, move |incoming, request| {
+        serve(incoming, request.connect_target, via.clone())
+    })
+    .await
 }
 
 /// `--listen IP:PORT [--via HOST:PORT]`.

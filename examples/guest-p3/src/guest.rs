@@ -305,3 +305,48 @@ pub async fn select<A: Future, B: Future>(a: A, b: B) -> Option<A::Output> {
     })
     .await
 }
+
+/// A server example's life: listen on `listen`, print `listening on ADDR` first on stdout,
+/// then hand each accepted request to `serve` in a task of its own, pausing after a transient
+/// accept error by Go's back-off (the core's rule). Returns only when it cannot listen or the
+/// listener fails; `name` prefixes its lines on stderr.
+pub async fn serve_forever<F, Fut>(
+    name: &str,
+    listen: SocketAddr,
+    serve: F,
+) -> std::process::ExitCode
+where
+    F: Fn(server::Incoming, server::Request) -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    use std::io::Write;
+    let listener = match server::Listener::bind(to_wasi(listen), default_listen_options()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{name}: cannot listen on {listen}: {}", describe(&e));
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match listener.local_address() {
+        Ok(addr) => println!("listening on {}", from_wasi(addr)),
+        Err(e) => eprintln!("{name}: listening (address unknown: {})", describe(&e)),
+    }
+    let _ = std::io::stdout().flush();
+    let mut backoff = proto::AcceptBackoff::default();
+    loop {
+        match listener.accept().await {
+            Ok((incoming, request)) => {
+                backoff.succeed();
+                wit_bindgen::spawn_local(serve(incoming, request));
+            }
+            Err(types::Error::Transient(_)) => {
+                let pause = backoff.fail();
+                monotonic_clock::wait_for(pause.as_nanos() as u64).await;
+            }
+            Err(e) => {
+                eprintln!("{name}: accept failed: {}", describe(&e));
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+}

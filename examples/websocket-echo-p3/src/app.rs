@@ -1,15 +1,11 @@
 //! The server: accept, then a task per client.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use hijack_guest_p3::proto::AcceptBackoff;
 use hijack_guest_p3::proto::websocket::{Echo, Flow};
-use hijack_guest_p3::server::{Incoming, Listener, Request};
-use hijack_guest_p3::types::{Error, Header, Hijacked, ResponseHead};
-use hijack_guest_p3::{
-    default_listen_options, describe, from_wasi, join, monotonic_clock, to_wasi, wit_stream,
-};
+use hijack_guest_p3::server::{Incoming, Request};
+use hijack_guest_p3::types::{Header, Hijacked, ResponseHead};
+use hijack_guest_p3::{describe, join, serve_forever, wit_stream};
 use wit_bindgen::StreamResult;
 
 const USAGE: &str = "usage: websocket-echo-p3 --listen IP:PORT";
@@ -33,45 +29,16 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match Listener::bind(to_wasi(listen), default_listen_options()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "websocket-echo-p3: cannot listen on {listen}: {}",
-                describe(&e)
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    match listener.local_address() {
-        Ok(addr) => println!("listening on {}", from_wasi(addr)),
-        Err(e) => eprintln!(
-            "websocket-echo-p3: listening (address unknown: {})",
-            describe(&e)
-        ),
-    }
-    let _ = std::io::stdout().flush();
-    let mut backoff = AcceptBackoff::default();
-    loop {
-        match listener.accept().await {
-            Ok((incoming, request)) => {
-                backoff.succeed();
-                wit_bindgen::spawn_local(async move {
-                    if let Err(why) = serve(incoming, request).await {
-                        eprintln!("websocket-echo-p3: {why}");
-                    }
-                });
+    serve_forever(
+        "websocket-echo-p3",
+        listen,
+        |incoming, request| async move {
+            if let Err(why) = serve(incoming, request).await {
+                eprintln!("websocket-echo-p3: {why}");
             }
-            Err(Error::Transient(_)) => {
-                let pause = backoff.fail();
-                monotonic_clock::wait_for(pause.as_nanos() as u64).await;
-            }
-            Err(e) => {
-                eprintln!("websocket-echo-p3: accept failed: {}", describe(&e));
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// Switch a WebSocket request and echo it; answer anything else `426` and close.
