@@ -3,12 +3,17 @@
 //
 //	hijack-go server            net/http with http.Hijacker: answers `Upgrade: tcp` with a 101,
 //	                            then echoes one byte and closes; prints "listening on ADDR".
+//	hijack-go echo              the same server, but after the 101 it echoes every byte with
+//	                            io.Copy (the buffered ones first; then connection to itself,
+//	                            which on Linux is splice(2)) and half-closes (CloseWrite) at
+//	                            the client's EOF.
 //	hijack-go dial URL          the Go Transport as an upgrade client: GET with Connection:
 //	                            Upgrade / Upgrade: tcp, a validated 101, then the connection
 //	                            (resp.Body, an io.ReadWriteCloser) copied to stdout with io.Copy.
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -19,12 +24,14 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: hijack-go server | dial URL")
+		fmt.Fprintln(os.Stderr, "usage: hijack-go server | echo | dial URL")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
 	case "server":
-		serve()
+		serve(echoOne)
+	case "echo":
+		serve(echoAll)
 	case "dial":
 		if len(os.Args) != 3 {
 			fmt.Fprintln(os.Stderr, "usage: hijack-go dial URL")
@@ -32,12 +39,36 @@ func main() {
 		}
 		dial(os.Args[2])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: hijack-go server | dial URL")
+		fmt.Fprintln(os.Stderr, "usage: hijack-go server | echo | dial URL")
 		os.Exit(2)
 	}
 }
 
-func serve() {
+// echoOne reads one byte (it may already sit in the server's reader) and writes it back.
+func echoOne(conn net.Conn, rw *bufio.ReadWriter) {
+	b, err := rw.ReadByte()
+	if err != nil {
+		return
+	}
+	rw.WriteByte(b)
+	rw.Flush()
+}
+
+// echoAll copies everything back, the buffered bytes first, then half-closes. The rest is
+// copied from the connection itself, not through the server's reader, so that Go can splice.
+func echoAll(conn net.Conn, rw *bufio.ReadWriter) {
+	if _, err := io.CopyN(conn, rw.Reader, int64(rw.Reader.Buffered())); err != nil {
+		return
+	}
+	if _, err := io.Copy(conn, conn); err != nil {
+		return
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.CloseWrite()
+	}
+}
+
+func serve(after func(net.Conn, *bufio.ReadWriter)) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -58,13 +89,7 @@ func serve() {
 		if rw.Flush() != nil {
 			return
 		}
-		// The byte may already sit in the server's reader: read through it.
-		b, err := rw.ReadByte()
-		if err != nil {
-			return
-		}
-		rw.WriteByte(b)
-		rw.Flush()
+		after(conn, rw)
 	})
 	if err := http.Serve(l, handler); err != nil {
 		fmt.Fprintln(os.Stderr, err)

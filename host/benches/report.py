@@ -17,7 +17,7 @@ import platform
 from xml.sax.saxutils import escape
 
 # The order of the sections in the table; a bench not named here comes after them.
-ORDER = ["latency", "server", "throughput", "accept", "memory", "instantiate", "scan", "tls", "p3"]
+ORDER = ["latency", "server", "cores", "throughput", "accept", "memory", "instantiate", "scan", "tls", "p3"]
 
 
 def machine():

@@ -21,7 +21,7 @@ mod stats;
 pub use emit::{emit, fmt_num, rows_dir, thousands};
 pub use head::read_head;
 pub use processes::{ServerProcess, go_peers};
-pub use procfs::{cpu_seconds, open_files_limit, rss_kib};
+pub use procfs::{cpu_seconds, open_files_limit, rss_kib, thread_id};
 pub use row::{Better, Goal, Row};
 pub use run::{STEP, bounded, current_thread, quick, size, watchdog};
 pub use servers::{loopback_listener, server_thread};
