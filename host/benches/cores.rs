@@ -19,7 +19,9 @@
 //!   Go as it is, hyper's multi-thread runtime; the load generator on a multi-thread runtime.
 //!
 //! Server CPU is the sum over the process's threads (`/proc/PID/task/*/schedstat`); a thread
-//! that used a fifth of the round's wall time or more counts as busy.
+//! that did a tenth of the round's work or more counts as busy. The load generator's own CPU
+//! per MiB is noted too: on one machine a server that splices (Go, and ours) keeps the
+//! client's pages in flight, and the client pays for it.
 //!
 //! Sizes: `HIJACK_BENCH_CORES_HANDSHAKES` per round (5000 / quick 500),
 //! `HIJACK_BENCH_CORES_CONNS` bulk connections (32 / 8), `HIJACK_BENCH_CORES_MIB` per
@@ -173,29 +175,28 @@ fn thread_cpu(pid: u32) -> Vec<(u32, u64)> {
         .collect()
 }
 
-/// What a server used over one round: CPU nanoseconds, and threads busy a fifth of the time.
+/// What a server used over one round: CPU nanoseconds, and the threads that did a tenth of
+/// that work or more.
 struct Used {
     cpu_ns: u64,
     busy_threads: usize,
 }
 
-fn used(pid: u32, before: &[(u32, u64)], wall: Duration) -> Used {
-    let mut cpu_ns = 0;
-    let mut busy_threads = 0;
-    for (tid, now) in thread_cpu(pid) {
-        let was = before
-            .iter()
-            .find(|(t, _)| *t == tid)
-            .map_or(0, |(_, n)| *n);
-        let spent = now.saturating_sub(was);
-        cpu_ns += spent;
-        if spent as f64 >= wall.as_nanos() as f64 / 5.0 {
-            busy_threads += 1;
-        }
-    }
+fn used(pid: u32, before: &[(u32, u64)]) -> Used {
+    let spent: Vec<u64> = thread_cpu(pid)
+        .into_iter()
+        .map(|(tid, now)| {
+            let was = before
+                .iter()
+                .find(|(t, _)| *t == tid)
+                .map_or(0, |(_, n)| *n);
+            now.saturating_sub(was)
+        })
+        .collect();
+    let cpu_ns: u64 = spent.iter().sum();
     Used {
         cpu_ns,
-        busy_threads,
+        busy_threads: spent.iter().filter(|&&n| n * 10 >= cpu_ns.max(1)).count(),
     }
 }
 
@@ -331,6 +332,8 @@ struct Results {
     handshakes: Vec<usize>,
     bulk_rates: Vec<Vec<f64>>,
     bulk_cpu_ns: Vec<u64>,
+    /// The load generator's own CPU over the bulk rounds (this process).
+    client_cpu_ns: Vec<u64>,
     bulk_mib: Vec<f64>,
     busy_threads: Vec<Vec<usize>>,
 }
@@ -351,6 +354,7 @@ fn measure(rt: &tokio::runtime::Runtime, servers: &[Server], sizes: &Sizes) -> R
         handshakes: vec![0; n],
         bulk_rates: vec![Vec::new(); n],
         bulk_cpu_ns: vec![0; n],
+        client_cpu_ns: vec![0; n],
         bulk_mib: vec![0.0; n],
         busy_threads: vec![Vec::new(); n],
     };
@@ -369,14 +373,16 @@ fn measure(rt: &tokio::runtime::Runtime, servers: &[Server], sizes: &Sizes) -> R
 
                 let before = thread_cpu(pid);
                 let took = handshakes(addr, sizes.handshakes, sizes.conc).await;
-                r.handshake_cpu_ns[which] += used(pid, &before, took).cpu_ns;
+                r.handshake_cpu_ns[which] += used(pid, &before).cpu_ns;
                 r.handshakes[which] += sizes.handshakes;
                 r.handshake_rates[which].push(sizes.handshakes as f64 / took.as_secs_f64());
 
                 let before = thread_cpu(pid);
+                let client_before = thread_cpu(std::process::id());
                 let took = bulk(addr, sizes.conns, sizes.bytes, Arc::clone(&pattern)).await;
-                let u = used(pid, &before, took);
+                let u = used(pid, &before);
                 r.bulk_cpu_ns[which] += u.cpu_ns;
+                r.client_cpu_ns[which] += used(std::process::id(), &client_before).cpu_ns;
                 r.bulk_mib[which] += mib;
                 r.bulk_rates[which].push(mib / took.as_secs_f64());
                 r.busy_threads[which].push(u.busy_threads);
@@ -436,6 +442,9 @@ fn rows(where_: &str, pinned: bool, servers: &[Server], r: &Results, sizes: &Siz
         common::thousands(sizes.handshakes),
         sizes.conc
     );
+    // The load generator's CPU per MiB shows what each server's way of sending costs its
+    // client on this one machine (a server that splices keeps the client's pages in flight).
+    let client_per_mib = |k: usize| r.client_cpu_ns[k] as f64 / 1e3 / r.bulk_mib[k];
     let threads_note = || {
         let mut note = format!(
             "busy server threads (median of rounds): ours {}, hyper {}",
@@ -444,6 +453,14 @@ fn rows(where_: &str, pinned: bool, servers: &[Server], r: &Results, sizes: &Siz
         );
         if go.is_some() {
             note += &format!(", Go {}", busy(2));
+        }
+        note += &format!(
+            "; the load generator's CPU per MiB echoed: against ours {:.0} µs, hyper {:.0} µs",
+            client_per_mib(0),
+            client_per_mib(1)
+        );
+        if go.is_some() {
+            note += &format!(", Go {:.0} µs", client_per_mib(2));
         }
         note
     };

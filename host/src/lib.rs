@@ -15,7 +15,8 @@
 //!   that the host takes the native socket back at the handoff.
 //! - [`Instance`] (`instance.rs`): the calls into one instance, and the [`Listener`] and
 //!   [`Incoming`] handles it gives out (dropping one releases it).
-//! - [`HijackedStream`] (`stream.rs`): the connection after the handoff; [`stdcopy`]: Docker's
+//! - [`HijackedStream`] (`stream.rs`): the connection after the handoff; [`copy`] (`copy.rs`):
+//!   moving its bytes on (zero-copy between sockets and pipes on Linux); [`stdcopy`]: Docker's
 //!   stdout/stderr framing over it.
 //! - [`Error`] (`error.rs`): the component's typed error or the runtime's, with predicates.
 //! - `bindings.rs` holds all `bindgen!` configuration, `types.rs` conveniences on the
@@ -78,6 +79,7 @@
 mod addr;
 mod bindings;
 mod cache;
+mod copy;
 mod error;
 mod instance;
 mod policy;
@@ -96,6 +98,7 @@ pub use bindings::exports::hijack::http::tls_client::TlsOptions;
 pub use bindings::exports::hijack::http::types::{
     Error as HijackError, Header, Limits, Refusal, RequestHead, ResponseHead,
 };
+pub use copy::{CopyError, CopySink, CopySource, copy};
 pub use error::{Error, RuntimeError, describe};
 pub use instance::{Incoming, Instance, Listener};
 pub use policy::NetPolicy;

@@ -350,3 +350,28 @@ macro_rules! write_to_socket {
 
 write_to_socket!(HijackedWriter);
 write_to_socket!(HijackedStream);
+
+impl crate::copy::sealed::Spliceable for HijackedReader {
+    fn end(&self) -> Option<crate::copy::sealed::End<'_>> {
+        use crate::copy::sealed::End;
+        if !self.buffered.is_empty() {
+            return None;
+        }
+        match &self.socket {
+            Half::Tcp(read) => Some(End::Tcp(read.as_ref())),
+            Half::Unix(read) => Some(End::Unix(read.as_ref())),
+            Half::Tls(_) => None,
+        }
+    }
+}
+
+impl crate::copy::sealed::Spliceable for HijackedWriter {
+    fn end(&self) -> Option<crate::copy::sealed::End<'_>> {
+        use crate::copy::sealed::End;
+        match &self.socket {
+            Half::Tcp(write) => Some(End::Tcp(write.as_ref())),
+            Half::Unix(write) => Some(End::Unix(write.as_ref())),
+            Half::Tls(_) => None,
+        }
+    }
+}

@@ -323,3 +323,89 @@ fn serve_threads_share_one_port_through_reuseport() {
     }
     assert!(server.stderr().matches("switched to tcp").count() >= 120);
 }
+
+/// Upgrade to `tcp` with `early` in the head's write, then send `body` from another thread
+/// and half-close, while reading everything the server sends until it closes; what came
+/// after the `101` head (which is checked).
+fn stream_through(addr: SocketAddr, early: &[u8], body: Vec<u8>) -> Vec<u8> {
+    let mut s = connect(addr);
+    let mut first =
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_vec();
+    first.extend_from_slice(early);
+    s.write_all(&first).expect("write the head");
+    let mut w = s.try_clone().expect("clone the socket");
+    let writer = thread::spawn(move || {
+        // A write the server no longer takes fails here; the reader's assertions tell.
+        let _ = w.write_all(&body);
+        let _ = w.shutdown(std::net::Shutdown::Write);
+    });
+    let got = read_to_end(&mut s);
+    writer.join().expect("the writer thread");
+    let head = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+    assert!(
+        got.starts_with(head),
+        "{:?}",
+        text(&got[..got.len().min(200)])
+    );
+    got[head.len()..].to_vec()
+}
+
+/// Bytes that differ from their neighbours, so a lost or doubled chunk shows.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0] ^ (i / 251) as u8)
+        .collect()
+}
+
+#[test]
+fn serve_echo_sends_megabytes_back_exactly_then_half_closes() {
+    // The buffered bytes go first through a buffer, the rest socket to socket (splice(2)).
+    let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--echo"]);
+    let body = pattern(8 << 20);
+    let got = stream_through(addr, b"early", body.clone());
+    assert_eq!(got.len(), 5 + body.len());
+    assert!(
+        got[..5] == *b"early" && got[5..] == body[..],
+        "the echo differs"
+    );
+}
+
+#[test]
+fn serve_exec_moves_megabytes_through_the_childs_pipes() {
+    // Connection → the child's stdin, its stdout → the connection, both through pipes the
+    // kernel splices; the child writes on after its stdin's EOF.
+    let (_server, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--exec",
+        "sh",
+        "-c",
+        "cat; echo done",
+    ]);
+    let body = pattern(8 << 20);
+    let got = stream_through(addr, b"early", body.clone());
+    let mut want = b"early".to_vec();
+    want.extend_from_slice(&body);
+    want.extend_from_slice(b"done\n");
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "the child's output differs");
+}
+
+#[test]
+fn serve_exec_drains_the_client_after_the_child_stops_reading() {
+    // The child reads five bytes and exits: the rest of the client's 4 MiB has nowhere to go,
+    // so it is read and dropped (the client's writes never block), and its EOF still ends the
+    // session cleanly.
+    let (_server, addr) = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--exec",
+        "sh",
+        "-c",
+        "head -c 5; echo; echo done; exec 0<&-",
+    ]);
+    let got = stream_through(addr, b"", pattern(4 << 20));
+    let mut want = pattern(5);
+    want.extend_from_slice(b"\ndone\n");
+    assert_eq!(got, want);
+}

@@ -7,8 +7,8 @@
 use crate::args::{Action, Serve};
 use crate::runtime;
 use hijack_host::{
-    Header, HijackedReader, HijackedStream, Instance, Limits, Listener, NetPolicy, ResponseHead,
-    TlsServerConfig,
+    CopyError, Header, HijackedReader, HijackedStream, Instance, Limits, Listener, NetPolicy,
+    ResponseHead, TlsServerConfig,
 };
 use hijack_proto::AcceptBackoff;
 use hijack_proto::escape::escape;
@@ -17,6 +17,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
 
 /// One line on stderr in one `write`: `eprintln!` writes each piece of its format on its own
 /// (stderr is unbuffered), several system calls for every connection logged, and lines from
@@ -254,32 +255,11 @@ async fn refuse(
     Ok(())
 }
 
-/// Bytes per read on the byte path after the handoff: one buffer per direction, reused for
-/// every chunk (tokio's `copy` moves 8 KiB a call: eight times the system calls per MiB).
-const COPY: usize = 64 * 1024;
-
-/// `rd` into `wr` until `rd` ends, in [`COPY`]-byte reads through one buffer; the bytes moved.
-async fn pump<R, W>(rd: &mut R, wr: &mut W) -> std::io::Result<u64>
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    let mut buf = vec![0u8; COPY];
-    let mut total = 0;
-    loop {
-        let n = rd.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(total);
-        }
-        wr.write_all(&buf[..n]).await?;
-        total += n as u64;
-    }
-}
-
-/// Send every byte back (the buffered ones first), then half-close.
+/// Send every byte back (the buffered ones first), then half-close. Between plain sockets the
+/// kernel moves the bytes ([`hijack_host::copy`]: splice(2)).
 pub async fn echo(stream: HijackedStream) -> anyhow::Result<()> {
     let (mut rd, mut wr) = stream.into_split();
-    pump(&mut rd, &mut wr).await?;
+    hijack_host::copy(&mut rd, &mut wr).await?;
     wr.shutdown().await?;
     Ok(())
 }
@@ -317,12 +297,16 @@ async fn exec(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run {:?}: {e}", cmd[0]))?;
-    let stdin = child.stdin.take().expect("piped stdin");
-    let mut stdout = child.stdout.take().expect("piped stdout");
+    // The child's pipes as tokio's own, so that the kernel moves the bytes between them and
+    // the socket (splice(2)).
+    let stdin = child.stdin.take().expect("piped stdin").into_owned_fd()?;
+    let stdin = pipe::Sender::from_owned_fd(stdin)?;
+    let stdout = child.stdout.take().expect("piped stdout").into_owned_fd()?;
+    let mut stdout = pipe::Receiver::from_owned_fd(stdout)?;
     let (rd, mut wr) = stream.into_split();
     let input = pump_input(rd, stdin);
     let output = async {
-        let copied = pump(&mut stdout, &mut wr).await;
+        let copied = hijack_host::copy(&mut stdout, &mut wr).await;
         let _ = wr.shutdown().await;
         copied
     };
@@ -354,19 +338,17 @@ async fn exec(
 
 /// Client → the child's stdin until the client's EOF (then the child's stdin is closed) or
 /// its reset. Bytes the child no longer takes are read and dropped, so a reset is still seen.
-async fn pump_input(mut rd: HijackedReader, stdin: tokio::process::ChildStdin) -> ClientEnd {
-    let mut stdin = Some(stdin);
-    let mut buf = vec![0u8; COPY];
+async fn pump_input(mut rd: HijackedReader, mut stdin: pipe::Sender) -> ClientEnd {
+    match hijack_host::copy(&mut rd, &mut stdin).await {
+        Ok(_) => return ClientEnd::Eof,
+        Err(CopyError::Read(_)) => return ClientEnd::Gone,
+        Err(CopyError::Write(_)) => drop(stdin),
+    }
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
         match rd.read(&mut buf).await {
             Ok(0) => return ClientEnd::Eof,
-            Ok(n) => {
-                if let Some(pipe) = stdin.as_mut()
-                    && pipe.write_all(&buf[..n]).await.is_err()
-                {
-                    stdin = None;
-                }
-            }
+            Ok(_) => {}
             Err(_) => return ClientEnd::Gone,
         }
     }
