@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Better, Goal, Row};
+use common::{Better, Row};
 use hijack_proto::{DEFAULT_MAX_HEAD_BYTES, HeadScanner};
 use std::hint::black_box;
 use std::time::Instant;
@@ -87,6 +87,9 @@ fn main() {
         "HeadScanner, whole head in one call",
         common::median(&whole),
     )
-    .goal(Goal::RatioAtMost(2.0));
+    // The goal this row had (≤ 2x) is retired (issue 17): a call costs more than two bytes
+    // of scanning by nature, and slow clients are the accept bench's. The row stays, to show
+    // a regression in either number.
+    .note("no goal: a call costs more than two bytes of scanning by nature (retired in issue 17)");
     common::emit("scan", &[row]);
 }

@@ -102,9 +102,9 @@ pub use copy::{CopyError, CopySink, CopySource, copy};
 pub use error::{Error, RuntimeError, describe};
 pub use instance::{Incoming, Instance, Listener};
 pub use policy::NetPolicy;
-#[doc(hidden)]
-pub use runtime::add_tcp_to_linker;
 pub use runtime::{COMPONENT, Runtime, RuntimeBuilder, State, default_cache_dir};
+#[doc(hidden)]
+pub use runtime::{add_tcp_to_linker, add_tls_to_linker};
 pub use stream::{HijackedReader, HijackedStream, HijackedWriter};
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsConfigError, TlsFailure, TlsServerConfig};
 pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;

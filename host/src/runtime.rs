@@ -37,6 +37,14 @@ pub fn add_tcp_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     sockets::add_to_linker(linker, State::tcp)
 }
 
+/// Bench hook: put the host's own `wasi:tls` in `linker`, as [`Runtime`] links it; with
+/// [`add_tcp_to_linker`] it lets a bench instantiate the embedded component bare (no
+/// [`Instance`](crate::Instance) around it). Not part of the supported API.
+#[doc(hidden)]
+pub fn add_tls_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    tls::add_to_linker(linker, State::tls)
+}
+
 /// Bytes of a pooled slot's memory and tables kept resident between instances.
 const KEEP_RESIDENT: usize = 64 * 1024;
 
