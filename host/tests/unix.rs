@@ -144,3 +144,53 @@ fn hijack_dial_unix_socket_as_curl_and_docker_do() {
     let out = hijack_dial(&["--unix-socket", &sock, "https://x/"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_moves_a_unix_stream_to_and_from_pipes_exactly() -> anyhow::Result<()> {
+    // `hijack_host::copy` between the handed-over unix stream and pipes: pipe → socket and
+    // socket → pipe are spliced by the kernel; the peer's `early:`, read with the 101, goes
+    // first through the buffer. Every byte back is checked.
+    let (_peer, path, _dir) = unix_peer("unix-copy");
+    let stand_in = "127.0.0.1:2375".parse()?;
+    let mut instance =
+        bounded(runtime().instantiate(NetPolicy::new().connect_unix(stand_in, &path))).await?;
+    let request = ClientRequest::new("POST", "/exec/e1/start", "tcp");
+    let (_, stream) =
+        bounded(instance.dial("127.0.0.1:2375", request, ClientOptions::default())).await?;
+    let (mut reader, mut writer) = stream.into_split();
+    let sent: Vec<u8> = (0..(2 << 20)).map(|i| b'a' + (i % 26) as u8).collect();
+    let (mut to_socket_tx, mut to_socket_rx) = tokio::net::unix::pipe::pipe()?;
+    let (mut from_socket_tx, mut from_socket_rx) = tokio::net::unix::pipe::pipe()?;
+    let feed = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            to_socket_tx.write_all(&sent).await?;
+            drop(to_socket_tx);
+            anyhow::Ok(())
+        })
+    };
+    let up = tokio::spawn(async move {
+        let n = hijack_host::copy(&mut to_socket_rx, &mut writer).await?;
+        writer.shutdown().await?;
+        anyhow::Ok(n)
+    });
+    let down = tokio::spawn(async move {
+        let n = hijack_host::copy(&mut reader, &mut from_socket_tx).await?;
+        drop(from_socket_tx);
+        anyhow::Ok(n)
+    });
+    let got = bounded(async {
+        let mut got = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut from_socket_rx, &mut got).await?;
+        anyhow::Ok(got)
+    })
+    .await?;
+    bounded(feed).await??;
+    assert_eq!(bounded(up).await??, sent.len() as u64);
+    let mut want = b"early:".to_vec();
+    want.extend(sent.iter().map(u8::to_ascii_uppercase));
+    assert_eq!(bounded(down).await??, want.len() as u64);
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "the bytes through the pipes differ");
+    Ok(())
+}
