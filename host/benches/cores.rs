@@ -30,18 +30,12 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::{Better, Goal, Row, ServerProcess, bounded};
-use http_body_util::Empty;
-use hyper::header::{CONNECTION, UPGRADE};
-use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -75,42 +69,18 @@ fn hyper_process(flavour: &str) {
             let Ok((s, _)) = l.accept().await else {
                 continue;
             };
-            tokio::spawn(async move {
-                let service = service_fn(|mut request: hyper::Request<hyper::body::Incoming>| {
-                    let wants_tcp = request
-                        .headers()
-                        .get(UPGRADE)
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
-                    let mut response = hyper::Response::new(Empty::<Bytes>::new());
-                    if wants_tcp {
-                        let upgrade = hyper::upgrade::on(&mut request);
-                        tokio::spawn(async move {
-                            let Ok(upgraded) = upgrade.await else { return };
-                            let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
-                                return;
-                            };
-                            let (mut rd, mut wr) = parts.io.into_inner().into_split();
-                            let _ = async {
-                                wr.write_all(&parts.read_buf).await?;
-                                pump(&mut rd, &mut wr).await?;
-                                wr.shutdown().await
-                            }
-                            .await;
-                        });
-                        *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
-                        let h = response.headers_mut();
-                        h.insert(CONNECTION, "Upgrade".parse().expect("value"));
-                        h.insert(UPGRADE, "tcp".parse().expect("value"));
-                    } else {
-                        *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
-                    }
-                    async move { Ok::<_, Infallible>(response) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(s), service)
-                    .with_upgrades()
-                    .await;
-            });
+            tokio::spawn(common::serve_upgrades(s, |upgraded| async move {
+                let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+                    return;
+                };
+                let (mut rd, mut wr) = parts.io.into_inner().into_split();
+                let _ = async {
+                    wr.write_all(&parts.read_buf).await?;
+                    pump(&mut rd, &mut wr).await?;
+                    wr.shutdown().await
+                }
+                .await;
+            }));
         }
     });
 }
@@ -202,55 +172,6 @@ fn used(pid: u32, before: &[(u32, u64)]) -> Used {
 
 // ---- the load ---------------------------------------------------------------------------------
 
-fn request(addr: SocketAddr) -> Arc<[u8]> {
-    format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
-        .into_bytes()
-        .into()
-}
-
-/// Connect, ask to switch to `tcp`, and check that the answer is a `101` with nothing after it
-/// (the servers send nothing before the client does).
-async fn upgrade(addr: SocketAddr, request: &[u8]) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    s.write_all(request).await.expect("request");
-    let (head, rest) = common::read_head(&mut s).await.expect("101");
-    assert!(
-        head.starts_with(b"HTTP/1.1 101 "),
-        "not a 101: {}",
-        String::from_utf8_lossy(&head)
-    );
-    assert!(rest.is_empty(), "bytes after the 101 before any were sent");
-    s
-}
-
-/// `total` handshakes, `conc` at a time, each on a fresh connection; how long they took.
-async fn handshakes(addr: SocketAddr, total: usize, conc: usize) -> Duration {
-    let request = request(addr);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..conc {
-        let (next, request) = (Arc::clone(&next), Arc::clone(&request));
-        tasks.spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < total {
-                let mut s = upgrade(addr, &request).await;
-                s.write_all(b"x").await.expect("byte");
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b).await.expect("echo");
-                assert_eq!(&b, b"x");
-            }
-        });
-    }
-    bounded("handshakes", async {
-        while let Some(done) = tasks.join_next().await {
-            done.expect("a client failed");
-        }
-    })
-    .await;
-    started.elapsed()
-}
-
 /// What every bulk client writes, over and over: bytes that differ from their neighbours and
 /// from a shifted copy, so a lost, doubled or reordered chunk shows.
 fn pattern() -> Arc<[u8]> {
@@ -263,13 +184,13 @@ fn pattern() -> Arc<[u8]> {
 /// `conns` connections at once, each writing `bytes` of the pattern and reading every byte
 /// back (checked) until the server half-closes; how long it took.
 async fn bulk(addr: SocketAddr, conns: usize, bytes: usize, pattern: Arc<[u8]>) -> Duration {
-    let request = request(addr);
+    let request = common::request(addr);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..conns {
         let (request, pattern) = (Arc::clone(&request), Arc::clone(&pattern));
         tasks.spawn(async move {
-            let (mut rd, mut wr) = upgrade(addr, &request).await.into_split();
+            let (mut rd, mut wr) = common::upgrade(addr, &request).await.into_split();
             let send = {
                 let pattern = Arc::clone(&pattern);
                 tokio::spawn(async move {
@@ -363,7 +284,7 @@ fn measure(rt: &tokio::runtime::Runtime, servers: &[Server], sizes: &Sizes) -> R
     rt.block_on(async {
         // Warm-up: every server's first connections, and its threads started.
         for s in servers {
-            handshakes(s.process.addr, 200, sizes.conc).await;
+            common::handshakes(s.process.addr, 200, sizes.conc).await;
             bulk(s.process.addr, 2, CHUNK * 16, Arc::clone(&pattern)).await;
         }
         for round in 0..sizes.rounds {
@@ -372,7 +293,7 @@ fn measure(rt: &tokio::runtime::Runtime, servers: &[Server], sizes: &Sizes) -> R
                 let (addr, pid) = (servers[which].process.addr, servers[which].process.pid());
 
                 let before = thread_cpu(pid);
-                let took = handshakes(addr, sizes.handshakes, sizes.conc).await;
+                let took = common::handshakes(addr, sizes.handshakes, sizes.conc).await;
                 r.handshake_cpu_ns[which] += used(pid, &before).cpu_ns;
                 r.handshakes[which] += sizes.handshakes;
                 r.handshake_rates[which].push(sizes.handshakes as f64 / took.as_secs_f64());

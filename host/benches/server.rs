@@ -18,20 +18,13 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::{Better, Goal, Row, bounded};
+use common::{Better, Goal, Row};
 use hijack_host::{Limits, Runtime};
-use http_body_util::Empty;
-use hyper::header::{CONNECTION, UPGRADE};
-use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 const SWITCH: &[u8] =
     b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
@@ -120,33 +113,10 @@ fn hyper_server() -> (SocketAddr, Cpu) {
         loop {
             let (s, _) = l.accept().await.expect("accept");
             tokio::spawn(async move {
-                let service = service_fn(|mut request: hyper::Request<hyper::body::Incoming>| {
-                    let wants_tcp = request
-                        .headers()
-                        .get(UPGRADE)
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"tcp"));
-                    let mut response = hyper::Response::new(Empty::<Bytes>::new());
-                    if wants_tcp {
-                        let upgrade = hyper::upgrade::on(&mut request);
-                        tokio::spawn(async move {
-                            let run = async {
-                                let upgraded = upgrade.await.map_err(std::io::Error::other)?;
-                                echo_one(TokioIo::new(upgraded)).await
-                            };
-                            let _ = tokio::time::timeout(common::STEP, run).await;
-                        });
-                        *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
-                        let h = response.headers_mut();
-                        h.insert(CONNECTION, "Upgrade".parse().expect("value"));
-                        h.insert(UPGRADE, "tcp".parse().expect("value"));
-                    } else {
-                        *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
-                    }
-                    async move { Ok::<_, Infallible>(response) }
+                let conn = common::serve_upgrades(s, |upgraded| async move {
+                    let _ =
+                        tokio::time::timeout(common::STEP, echo_one(TokioIo::new(upgraded))).await;
                 });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(s), service)
-                    .with_upgrades();
                 let _ = tokio::time::timeout(common::STEP, conn).await;
             });
         }
@@ -170,40 +140,6 @@ fn raw_server() -> (SocketAddr, Cpu) {
             });
         }
     })
-}
-
-/// `total` exchanges by `conc` concurrent clients; how long they took.
-async fn load(addr: SocketAddr, total: usize, conc: usize, request: Arc<[u8]>) -> Duration {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..conc {
-        let (next, request) = (Arc::clone(&next), Arc::clone(&request));
-        tasks.spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < total {
-                let mut s = TcpStream::connect(addr).await.expect("connect");
-                s.write_all(&request).await.expect("request");
-                let (head, rest) = common::read_head(&mut s).await.expect("101");
-                assert!(
-                    head.starts_with(b"HTTP/1.1 101 "),
-                    "not a 101: {}",
-                    String::from_utf8_lossy(&head)
-                );
-                assert!(rest.is_empty(), "nothing after the 101 before the byte");
-                s.write_all(b"x").await.expect("byte");
-                let mut b = [0u8; 1];
-                s.read_exact(&mut b).await.expect("echo");
-                assert_eq!(&b, b"x");
-            }
-        });
-    }
-    bounded("load", async {
-        while let Some(done) = tasks.join_next().await {
-            done.expect("a client failed");
-        }
-    })
-    .await;
-    started.elapsed()
 }
 
 fn main() {
@@ -234,25 +170,15 @@ fn main() {
     let mut cpu_ns = vec![0u64; n];
     let mut done = vec![0usize; n];
     rt.block_on(async {
-        let requests: Vec<Arc<[u8]>> = servers
-            .iter()
-            .map(|addr| {
-                format!(
-                    "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-                )
-                .into_bytes()
-                .into()
-            })
-            .collect();
-        for (addr, request) in servers.iter().zip(&requests) {
-            load(*addr, 200, conc, Arc::clone(request)).await;
+        for addr in &servers {
+            common::handshakes(*addr, 200, conc).await;
         }
         for round in 0..rounds {
             let share = total / rounds + usize::from(round < total % rounds);
             for k in 0..n {
                 let which = (round + k) % n;
                 let before = cpus[which].nanos();
-                let took = load(servers[which], share, conc, Arc::clone(&requests[which])).await;
+                let took = common::handshakes(servers[which], share, conc).await;
                 cpu_ns[which] += cpus[which].nanos().saturating_sub(before);
                 done[which] += share;
                 rates[which].push(share as f64 / took.as_secs_f64());
