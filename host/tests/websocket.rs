@@ -143,6 +143,59 @@ fn frame_with_the_handshake(example: &str) {
 }
 
 #[test]
+fn a_burst_of_handshakes_split_across_writes_is_switched_and_echoed_on_wasi_0_3() {
+    burst_of_handshakes(P3);
+}
+
+#[test]
+fn a_burst_of_handshakes_split_across_writes_is_switched_and_echoed() {
+    burst_of_handshakes(P2);
+}
+
+/// Clients in a burst, rounds of them: every head sent in two writes, all first halves
+/// before any second, so the listener holds many half-read heads while `accept` calls come
+/// and go (on WASI 0.3 that once trapped wasmtime: a read polled by one accept's task and
+/// then by the next). Each client then gets its switch and its own frame back, and closes.
+fn burst_of_handshakes(example: &str) {
+    const CLIENTS: usize = 48;
+    let (_server, addr) = echo_server(Runner::Wasmtime, example);
+    for round in 0..3 {
+        let mut clients: Vec<_> = (0..CLIENTS)
+            .map(|_| blocking::connect(addr, LIMIT))
+            .collect();
+        let head = format!(
+            "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        let (first, rest) = head.as_bytes().split_at(40);
+        for s in &mut clients {
+            s.write_all(first).expect("first half of the head");
+        }
+        for (n, s) in clients.iter_mut().enumerate() {
+            let mut bytes = rest.to_vec();
+            bytes.extend(client_frame(0x1, format!("r{round} c{n:02}").as_bytes()));
+            s.write_all(&bytes).expect("rest of the head and a frame");
+        }
+        for (n, s) in clients.iter_mut().enumerate() {
+            let head = String::from_utf8(blocking::read_head(s, LIMIT)).expect("UTF-8 head");
+            assert!(
+                head.starts_with("HTTP/1.1 101 "),
+                "round {round} client {n}: {head}"
+            );
+            let payload = format!("r{round} c{n:02}");
+            let echo = blocking::read_exact(s, 2 + payload.len(), LIMIT);
+            let mut expected = vec![0x81, payload.len() as u8];
+            expected.extend_from_slice(payload.as_bytes());
+            assert_eq!(echo, expected, "round {round} client {n}");
+            s.write_all(&client_frame(0x8, &[0x03, 0xe8]))
+                .expect("close");
+            let rest = blocking::read_to_end(s, LIMIT);
+            assert_eq!(rest, b"\x88\x02\x03\xe8", "round {round} client {n}");
+        }
+    }
+}
+
+#[test]
 fn a_plain_request_is_answered_426() {
     plain_request(P2);
 }

@@ -2,11 +2,17 @@
 //! bad ones, and give the caller complete ones to answer or take over. The rules of the 0.2
 //! component's listener (`hijack_proto::server::decide`), over wasi:sockets 0.3.
 //!
-//! Each connection's head is read by a future of its own, kept in the listener between
-//! `accept` calls: an `accept` polls the listening socket's stream (while fewer than
-//! `max-pending-heads` heads are pending) and every pending head, and returns the first
-//! complete one. Only one `accept` polls at a time: the wakers of a pending read belong to the
-//! task that polled it last, so a second, concurrent `accept` would never be woken.
+//! One future, the listener's reader, reads the listening socket's stream and every pending
+//! head; complete heads wait in a queue for `accept`. The reader runs in the task of the
+//! first `accept` (spawned there, it outlives that call's return) until the listener is
+//! dropped, and `accept` only takes from the queue. Every stream read and timer of the
+//! listener is thus started and waited on by one component-model task: a pending read
+//! polled by another task moves its waitable out of the first task's waitable set, and
+//! wasmtime 48-49 traps ("delivering non-present event") when that set had an event on its
+//! way to the first task. The reader wakes a waiting `accept` across tasks (wit-bindgen's
+//! `inter-task-wakeup`). If the first `accept` is cancelled before it returns, its reader
+//! goes with it, the pending heads stay in the listener and the next `accept` starts a new
+//! reader.
 
 use crate::client::{Hijacked, read_head};
 use crate::error::Error;
@@ -14,11 +20,13 @@ use crate::io::{self, Conn, Deadline, TcpSocket, within};
 use crate::proto::server::{Decision, Offer, answer_for, decide, encode_response, parse_request};
 use crate::proto::{Header, Limits, ProtoError, RequestHead};
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 use alloc::{string::String, vec::Vec};
 use core::cell::RefCell;
 use core::future::{Future, poll_fn};
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use wit_bindgen::StreamReader;
 
 use crate::component::bindings::wasi::sockets::types::IpSocketAddress;
@@ -39,19 +47,31 @@ type PendingHead = Pin<Box<dyn Future<Output = Option<Incoming>>>>;
 /// A listening socket and the connections whose heads are being read.
 pub struct Listener {
     socket: TcpSocket,
-    limits: Limits,
-    state: RefCell<State>,
+    state: Rc<RefCell<State>>,
 }
 
 struct State {
+    limits: Limits,
     /// The stream of accepted sockets, while no read of it is in flight.
     sockets: Option<StreamReader<TcpSocket>>,
     /// The read in flight.
     next: Option<NextSocket>,
+    /// The listening socket's stream ended: no connection will come.
+    ended: bool,
     /// Heads being read.
     pending: Vec<PendingHead>,
-    /// Whether an `accept` is polling.
+    /// Complete heads, oldest first, waiting for an `accept`.
+    ready: VecDeque<Incoming>,
+    /// The reader's waker while one runs.
+    reader: Option<Waker>,
+    /// Whether a reader runs.
+    reading: bool,
+    /// The waiting `accept`'s waker.
+    waiter: Option<Waker>,
+    /// Whether an `accept` is waiting.
     busy: bool,
+    /// The listener was dropped: the reader drops what it holds and ends.
+    closed: bool,
 }
 
 impl Listener {
@@ -60,13 +80,19 @@ impl Listener {
         let (socket, sockets) = io::listen(addr)?;
         Ok(Self {
             socket,
-            limits,
-            state: RefCell::new(State {
+            state: Rc::new(RefCell::new(State {
+                limits,
                 sockets: Some(sockets),
                 next: None,
+                ended: false,
                 pending: Vec::new(),
+                ready: VecDeque::new(),
+                reader: None,
+                reading: false,
+                waiter: None,
                 busy: false,
-            }),
+                closed: false,
+            })),
         })
     }
 
@@ -89,7 +115,9 @@ impl Listener {
         struct Busy<'a>(&'a RefCell<State>);
         impl Drop for Busy<'_> {
             fn drop(&mut self) {
-                self.0.borrow_mut().busy = false;
+                let mut state = self.0.borrow_mut();
+                state.busy = false;
+                state.waiter = None;
             }
         }
         let _busy = Busy(&self.state);
@@ -98,50 +126,127 @@ impl Listener {
 
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<Result<Incoming, Error>> {
         let mut state = self.state.borrow_mut();
-        let state = &mut *state;
+        if let Some(incoming) = state.ready.pop_front() {
+            // Room for one more head: a reader held back by the limit reads on.
+            let reader = state.reader.take();
+            drop(state);
+            if let Some(reader) = reader {
+                reader.wake();
+            }
+            return Poll::Ready(Ok(incoming));
+        }
+        if state.ended && state.pending.is_empty() {
+            return Poll::Ready(Err(Error::Socket(io::ErrorCode::InvalidState)));
+        }
+        state.waiter = Some(cx.waker().clone());
+        if !state.reading {
+            state.reading = true;
+            wit_bindgen::spawn_local(read(Rc::clone(&self.state)));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let mut state = self.state.borrow_mut();
+        state.closed = true;
+        if state.reading {
+            // The reader drops the reads it started, in its own task.
+            let reader = state.reader.take();
+            drop(state);
+            if let Some(reader) = reader {
+                reader.wake();
+            }
+        } else {
+            state.close();
+        }
+    }
+}
+
+/// The listener's reader: accepts connections and reads their heads until the listener is
+/// dropped or no connection can come.
+async fn read(state: Rc<RefCell<State>>) {
+    // Cleared however the reader ends: dropped with a cancelled task too, when the next
+    // `accept` starts another.
+    struct Reading(Rc<RefCell<State>>);
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            let mut state = self.0.borrow_mut();
+            state.reading = false;
+            state.reader = None;
+        }
+    }
+    let reading = Reading(state);
+    poll_fn(|cx| reading.0.borrow_mut().poll_read(cx)).await;
+}
+
+impl State {
+    /// Accept and read heads; `Ready` when the reader is done.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.closed {
+            self.close();
+            return Poll::Ready(());
+        }
+        let before = self.ready.len() + usize::from(self.ended);
         // New connections, while there is room for their heads.
-        while state.pending.len() < self.limits.max_pending_heads {
-            let mut next = match (state.next.take(), state.sockets.take()) {
+        while self.pending.len() + self.ready.len() < self.limits.max_pending_heads {
+            let mut next = match (self.next.take(), self.sockets.take()) {
                 (Some(next), _) => next,
                 (None, Some(mut sockets)) => Box::pin(async move {
                     let socket = sockets.next().await;
                     (sockets, socket)
                 }),
-                // The listening socket's stream ended: no connection will come.
                 (None, None) => break,
             };
             match next.as_mut().poll(cx) {
                 Poll::Ready((sockets, Some(socket))) => {
-                    state.sockets = Some(sockets);
-                    state
-                        .pending
-                        .push(Box::pin(read_request(Conn::new(socket), self.limits)));
+                    self.sockets = Some(sockets);
+                    let head = read_request(Conn::new(socket), self.limits);
+                    self.pending.push(Box::pin(head));
                 }
                 Poll::Ready((_, None)) => {
-                    if state.pending.is_empty() {
-                        let e = io::ErrorCode::InvalidState;
-                        return Poll::Ready(Err(Error::Socket(e)));
-                    }
+                    self.ended = true;
                     break;
                 }
                 Poll::Pending => {
-                    state.next = Some(next);
+                    self.next = Some(next);
                     break;
                 }
             }
         }
         let mut i = 0;
-        while i < state.pending.len() {
-            match state.pending[i].as_mut().poll(cx) {
+        while i < self.pending.len() {
+            match self.pending[i].as_mut().poll(cx) {
                 Poll::Ready(Some(incoming)) => {
-                    drop(state.pending.swap_remove(i));
-                    return Poll::Ready(Ok(incoming));
+                    drop(self.pending.swap_remove(i));
+                    self.ready.push_back(incoming);
                 }
-                Poll::Ready(None) => drop(state.pending.swap_remove(i)),
+                Poll::Ready(None) => drop(self.pending.swap_remove(i)),
                 Poll::Pending => i += 1,
             }
         }
+        let done = self.ended && self.pending.is_empty();
+        // A new head, or the end of the stream: the waiting accept has an answer.
+        let changed = self.ready.len() + usize::from(self.ended) != before;
+        if (changed || done)
+            && let Some(waiter) = self.waiter.take()
+        {
+            waiter.wake();
+        }
+        if done {
+            return Poll::Ready(());
+        }
+        self.reader = Some(cx.waker().clone());
         Poll::Pending
+    }
+
+    /// Drop the listening stream and every connection not yet accepted.
+    fn close(&mut self) {
+        self.next = None;
+        self.sockets = None;
+        self.pending.clear();
+        self.ready.clear();
     }
 }
 
