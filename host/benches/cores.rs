@@ -20,8 +20,8 @@
 //!
 //! Server CPU is the sum over the process's threads (`/proc/PID/task/*/schedstat`); a thread
 //! that did a tenth of the round's work or more counts as busy. The load generator's own CPU
-//! per MiB is noted too: on one machine a server that splices (Go, and ours) keeps the
-//! client's pages in flight, and the client pays for it.
+//! per MiB is noted too: on one machine a server that splices (Go) keeps the client's pages
+//! in flight, and the client pays for it.
 //!
 //! Sizes: `HIJACK_BENCH_CORES_HANDSHAKES` per round (5000 / quick 500),
 //! `HIJACK_BENCH_CORES_CONNS` bulk connections (32 / 8), `HIJACK_BENCH_CORES_MIB` per
@@ -314,7 +314,13 @@ fn measure(rt: &tokio::runtime::Runtime, servers: &[Server], sizes: &Sizes) -> R
 }
 
 fn start(placement: Option<&str>, hyper_flavour: &str) -> Vec<Server> {
-    let mut ours = Command::new(env!("CARGO_BIN_EXE_hijack"));
+    // `HIJACK_BENCH_CORES_HIJACK`: another build of `hijack` to set against this one.
+    let hijack = std::env::var_os("HIJACK_BENCH_CORES_HIJACK");
+    let mut ours = Command::new(
+        hijack
+            .as_deref()
+            .unwrap_or(env!("CARGO_BIN_EXE_hijack").as_ref()),
+    );
     ours.args(["serve", "--listen", "127.0.0.1:0", "--echo"]);
     let mut hyper = Command::new(std::env::current_exe().expect("this binary"));
     hyper.env(SERVE, hyper_flavour);
@@ -364,7 +370,7 @@ fn rows(where_: &str, pinned: bool, servers: &[Server], r: &Results, sizes: &Siz
         sizes.conc
     );
     // The load generator's CPU per MiB shows what each server's way of sending costs its
-    // client on this one machine (a server that splices keeps the client's pages in flight).
+    // client on this one machine (a server that splices, as Go's does, keeps the client's pages in flight).
     let client_per_mib = |k: usize| r.client_cpu_ns[k] as f64 / 1e3 / r.bulk_mib[k];
     let threads_note = || {
         let mut note = format!(

@@ -351,7 +351,7 @@ macro_rules! write_to_socket {
 write_to_socket!(HijackedWriter);
 write_to_socket!(HijackedStream);
 
-impl crate::copy::sealed::Spliceable for HijackedReader {
+impl crate::copy::sealed::PlainEnd for HijackedReader {
     fn end(&self) -> Option<crate::copy::sealed::End<'_>> {
         use crate::copy::sealed::End;
         if !self.buffered.is_empty() {
@@ -365,7 +365,7 @@ impl crate::copy::sealed::Spliceable for HijackedReader {
     }
 }
 
-impl crate::copy::sealed::Spliceable for HijackedWriter {
+impl crate::copy::sealed::PlainEnd for HijackedWriter {
     fn end(&self) -> Option<crate::copy::sealed::End<'_>> {
         use crate::copy::sealed::End;
         match &self.socket {

@@ -148,7 +148,7 @@ fn hijack_dial_unix_socket_as_curl_and_docker_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_moves_a_unix_stream_to_and_from_pipes_exactly() -> anyhow::Result<()> {
     // `hijack_host::copy` between the handed-over unix stream and pipes: pipe → socket and
-    // socket → pipe are spliced by the kernel; the peer's `early:`, read with the 101, goes
+    // socket → pipe on the descriptors directly; the peer's `early:`, read with the 101, goes
     // first through the buffer. Every byte back is checked.
     let (_peer, path, _dir) = unix_peer("unix-copy");
     let stand_in = "127.0.0.1:2375".parse()?;

@@ -359,7 +359,8 @@ fn pattern(len: usize) -> Vec<u8> {
 
 #[test]
 fn serve_echo_sends_megabytes_back_exactly_then_half_closes() {
-    // The buffered bytes go first through a buffer, the rest socket to socket (splice(2)).
+    // The buffered bytes go first through a buffer, the rest socket to socket (pooled
+    // 256 KiB reads).
     let (_server, addr) = serve(&["--listen", "127.0.0.1:0", "--echo"]);
     let body = pattern(8 << 20);
     let got = stream_through(addr, b"early", body.clone());
@@ -372,8 +373,8 @@ fn serve_echo_sends_megabytes_back_exactly_then_half_closes() {
 
 #[test]
 fn serve_exec_moves_megabytes_through_the_childs_pipes() {
-    // Connection → the child's stdin, its stdout → the connection, both through pipes the
-    // kernel splices; the child writes on after its stdin's EOF.
+    // Connection → the child's stdin, its stdout → the connection, both through pipes read
+    // and written directly; the child writes on after its stdin's EOF.
     let (_server, addr) = serve(&[
         "--listen",
         "127.0.0.1:0",
