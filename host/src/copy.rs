@@ -9,8 +9,8 @@
 //! (`host/benches/cores.rs`, echo server pinned to one core, the load on the other), splicing
 //! cost the server least CPU per MiB (0.34-0.46x hyper's) but moved 0.51-1.04x hyper's bytes
 //! from run to run: a spliced page stays the sender's until it leaves again, so the client
-//! writes into fresh pages and runs out of CPU first. This loop moved 1.10x hyper's bytes at
-//! 0.80x its CPU per MiB in the same conditions; 64 KiB reads moved 0.82x, 1 MiB 0.96x.
+//! writes into fresh pages and runs out of CPU first. This loop moved 0.89-1.19x hyper's bytes
+//! at 0.8-0.9x its CPU per MiB in the same conditions; 64 KiB reads moved 0.82x, 1 MiB 0.96x.
 //!
 //! This module moves bytes only; it knows nothing of HTTP.
 
