@@ -92,6 +92,14 @@ fn pythons_websockets_clients_get_every_message_back_four_at_once_under_jco() {
     four_clients_at_once(Runner::Jco, P2);
 }
 
+/// A WebSocket handshake for `/echo` with RFC 6455 §1.3's example key.
+fn handshake(addr: SocketAddr) -> String {
+    format!(
+        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
 /// A masked client frame (RFC 6455 §5.3) with a payload under 126 bytes.
 fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     assert!(payload.len() < 126);
@@ -118,11 +126,7 @@ fn frame_with_the_handshake(example: &str) {
     let mut s = blocking::connect(addr, LIMIT);
     // The handshake and the first frame in one write: the frame reaches the echo through the
     // component's `buffered`.
-    let mut first = format!(
-        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .into_bytes();
+    let mut first = handshake(addr).into_bytes();
     first.extend(client_frame(0x1, b"early"));
     s.write_all(&first).expect("handshake and frame");
     let head = String::from_utf8(blocking::read_head(&mut s, LIMIT)).expect("UTF-8 head");
@@ -163,10 +167,7 @@ fn burst_of_handshakes(example: &str) {
         let mut clients: Vec<_> = (0..CLIENTS)
             .map(|_| blocking::connect(addr, LIMIT))
             .collect();
-        let head = format!(
-            "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
+        let head = handshake(addr);
         let (first, rest) = head.as_bytes().split_at(40);
         for s in &mut clients {
             s.write_all(first).expect("first half of the head");
